@@ -1,0 +1,115 @@
+"""The news index: one object that owns the store, the keyword index and the embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.documents import Passage
+from assistant.embedders import Embedder, load_embedder
+from assistant.errors import InputError
+from assistant.filters import SearchFilters
+from assistant.ingest import IngestReport, Ingestor, ProgressCallback
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+from assistant.stores.chroma import ChromaStore
+from assistant.stores.keyword import KeywordIndex
+
+
+class NewsIndex:
+    """Ingest, search, remove and describe the articles of one collection."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or load_embedder(settings)
+        self.store = ChromaStore(settings, self.embedder.name, self.embedder.dim)
+        self.keyword = KeywordIndex(settings.data_dir / "bm25" / self._keyword_dir_name())
+        self.retriever = HybridRetriever(
+            self.store, self.keyword, self.embedder, settings.candidates, settings.rrf_k
+        )
+
+    def _keyword_dir_name(self) -> str:
+        s = self.settings
+        where = f"{s.chroma_host}-{s.chroma_port}-" if s.chroma_host else ""
+        return f"{where}{s.collection}"
+
+    # -- writing -----------------------------------------------------------------------------
+    def ingest(
+        self, paths: Sequence[Path | str], progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        report = Ingestor(self.settings, self.store, self.embedder).run(
+            [Path(p) for p in paths], progress
+        )
+        if report.changed or not self._keyword_fresh():
+            if progress:
+                from assistant.ingest import IngestProgress
+
+                progress(IngestProgress("indexing"))
+            self._rebuild_keyword()
+        return report
+
+    def ensure_built(self, progress: ProgressCallback | None = None) -> IngestReport | None:
+        """On first use (empty collection), ingest the default corpus; else do nothing."""
+        if self.store.count_chunks() > 0:
+            return None
+        corpus = self.settings.corpus_dir
+        if not corpus.exists():
+            raise InputError(f"{corpus}: default corpus not found; set corpus_dir or run "
+                             "'assistant ingest PATH' first")
+        return self.ingest([corpus], progress)
+
+    def remove(self, article_id: str) -> bool:
+        """Delete one article (by id or url) and its chunks; False if there is no such article."""
+        records = self.store.article_records()
+        if article_id not in records:
+            return False
+        self.store.delete([article_id])
+        self._rebuild_keyword()
+        return True
+
+    # -- reading -----------------------------------------------------------------------------
+    def search(
+        self, query: str, k: int | None = None, filters: SearchFilters | None = None
+    ) -> list[Passage]:
+        if not query.strip():
+            raise InputError("empty question: type some words to search for")
+        self._ensure_keyword()
+        return self.retriever.search(query, k or self.settings.top_k, filters)
+
+    def stats(self) -> dict[str, Any]:
+        records = self.store.article_records()
+        dates = sorted(r.published for r in records.values() if r.published)
+        sources: dict[str, int] = {}
+        for record in records.values():
+            name = record.source or "(unknown)"
+            sources[name] = sources.get(name, 0) + 1
+        return {
+            "articles": len(records),
+            "chunks": self.store.count_chunks(),
+            "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "date_range": [dates[0].isoformat(), dates[-1].isoformat()] if dates else None,
+            "undated": sum(1 for r in records.values() if r.published is None),
+            "disk_bytes": _disk_bytes(self.settings.data_dir),
+            "collection": self.settings.collection,
+            "store": (f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
+                      if self.settings.chroma_host else f"embedded {self.settings.chroma_dir}"),
+        }
+
+    # -- keyword index upkeep -----------------------------------------------------------------
+    def _keyword_fresh(self) -> bool:
+        return self.keyword.load(self.store.generation)
+
+    def _ensure_keyword(self) -> None:
+        if not self._keyword_fresh():
+            self._rebuild_keyword()
+
+    def _rebuild_keyword(self) -> None:
+        generation = self.store.generation
+        self.keyword.build(self.store.iter_chunks(), generation)
+
+
+def _disk_bytes(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())

@@ -1,0 +1,75 @@
+"""Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank.
+
+The fusion is written here rather than with llama-index's QueryFusionRetriever because that
+one keys nodes by a hash of their content and metadata and overwrites their scores, while the
+answer engine needs each passage's own dense similarity (an absolute relevance signal) to
+decide when the articles do not hold the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.documents import Passage
+from assistant.embedders import Embedder
+from assistant.filters import SearchFilters
+from assistant.stores.chroma import ChromaStore
+from assistant.stores.keyword import KeywordIndex
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[Passage]], k: int = 60
+) -> list[Passage]:
+    """Merge ranked lists; each passage scores sum(1 / (k + rank)) and keeps every signal."""
+    merged: dict[str, Passage] = {}
+    for ranking in rankings:
+        for rank, passage in enumerate(ranking, start=1):
+            current = merged.get(passage.chunk_id)
+            if current is None:
+                current = merged[passage.chunk_id] = passage
+                current.score = 0.0
+            else:
+                current.dense = current.dense if passage.dense is None else passage.dense
+                current.lexical = current.lexical if passage.lexical is None else passage.lexical
+            current.score += 1.0 / (k + rank)
+    return sorted(merged.values(), key=lambda p: p.score, reverse=True)
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        store: ChromaStore,
+        keyword: KeywordIndex,
+        embedder: Embedder,
+        candidates: int = 40,
+        rrf_k: int = 60,
+    ) -> None:
+        self.store = store
+        self.keyword = keyword
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+
+    def search(
+        self, query: str, k: int, filters: SearchFilters | None = None
+    ) -> list[Passage]:
+        filters = filters or SearchFilters()
+        vector = self.embedder.embed_query(query)
+        depth = max(self.candidates, k)
+        dense = self.store.query(vector, depth, filters)
+        lexical = self.keyword.search(query, depth, filters)
+        fused = reciprocal_rank_fusion([dense, lexical], self.rrf_k)[:k]
+        self._fill_dense(fused, vector)
+        return fused
+
+    def _fill_dense(self, passages: list[Passage], vector: np.ndarray) -> None:
+        """Give keyword-only hits their cosine similarity too, so every result has one."""
+        missing = [p.chunk_id for p in passages if p.dense is None]
+        if not missing:
+            return
+        stored = self.store.vectors(missing)
+        for passage in passages:
+            if passage.dense is None and passage.chunk_id in stored:
+                passage.dense = float(stored[passage.chunk_id] @ vector)
