@@ -10,7 +10,7 @@ from assistant.documents import Passage
 from assistant.embedders import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.filters import SearchFilters
-from assistant.ingest import IngestReport, Ingestor, ProgressCallback
+from assistant.ingest import Ingestor, IngestReport, ProgressCallback
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.chroma import ChromaStore

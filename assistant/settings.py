@@ -7,12 +7,12 @@ The config file is, in order: the ``config_file`` argument (the CLI's ``--config
 from __future__ import annotations
 
 import os
-import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
+import tomllib
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 

@@ -16,10 +16,11 @@ def parse_html(html: str, path: str) -> FileResult:
     import trafilatura  # heavy import: only when an HTML file is read
 
     result = FileResult()
-    doc = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, favor_precision=True, as_dict=True
+    extracted = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, favor_precision=True
     )
-    if not doc or not (doc.get("text") or "").strip():
+    doc = extracted.as_dict() if extracted is not None else {}
+    if not (doc.get("text") or "").strip():
         result.reject(path, "no article text found in the HTML page")
         return result
     fields = {

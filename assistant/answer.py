@@ -1,0 +1,66 @@
+"""The structured result of a question: text, verified citations, refusal, timings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from assistant.documents import Passage
+
+
+@dataclass
+class Citation:
+    """A source an answer cites as ``[n]``: the article and the exact passage the model read."""
+
+    n: int
+    article_id: str
+    title: str
+    source: str
+    published: date | None
+    url: str
+    passage: str
+    chunk_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published.isoformat() if self.published else None,
+            "url": self.url,
+            "passage": self.passage,
+            "chunks": self.chunk_ids,
+        }
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    unsupported: list[str] = field(default_factory=list)  # sentences no passage supports
+    timings: dict[str, float] = field(default_factory=dict)
+    standalone_question: str = ""  # the question after rewriting a follow-up
+    filters: dict[str, Any] = field(default_factory=dict)  # source/date filters applied
+    passages: list[Passage] = field(default_factory=list)  # what retrieval returned
+    reason: str = ""  # why the assistant refused
+    stopped: bool = False  # the user interrupted generation
+    backend: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "text": self.text,
+            "refused": self.refused,
+            "reason": self.reason,
+            "unsupported": self.unsupported,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "filters": self.filters,
+            "backend": self.backend,
+            "stopped": self.stopped,
+        }

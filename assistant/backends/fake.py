@@ -1,0 +1,100 @@
+"""A deterministic ChatModel for tests: it reads the prompt and answers by word overlap.
+
+It answers from the passages in the prompt (the sentence sharing most words with the question,
+cited with its number), rewrites a follow-up by joining it to the previous question, and picks
+the option sharing most words with the passages. ``replies`` scripts exact outputs instead, and
+``token_delay`` (or ``ASSISTANT_FAKE_TOKEN_DELAY`` seconds) slows streaming to test interruption.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+
+from assistant import prompts
+from assistant.backends.base import ChatModel, Message, Usage
+from assistant.textutils import content_terms, split_sentences
+
+
+def _overlap(a: str, b: str) -> int:
+    return len(set(content_terms(a)) & set(content_terms(b)))
+
+
+class FakeChatModel(ChatModel):
+    name = "fake"
+
+    def __init__(self, replies: Sequence[str] | None = None, token_delay: float | None = None):
+        super().__init__()
+        self.replies = list(replies or [])
+        self.token_delay = (
+            token_delay if token_delay is not None
+            else float(os.environ.get("ASSISTANT_FAKE_TOKEN_DELAY", "0") or 0)
+        )
+        self.calls: list[list[Message]] = []
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        self.calls.append(list(messages))
+        reply = self.replies.pop(0) if self.replies else self._reply(messages[-1].content)
+        for s in stop:
+            if s and s in reply:
+                reply = reply[: reply.index(s)]
+        words = reply.split(" ")
+        self.usage = Usage(
+            prompt_tokens=sum(len(m.content.split()) for m in messages),
+            completion_tokens=len(words),
+        )
+        for i, word in enumerate(words[:max_tokens]):
+            if self.token_delay:
+                time.sleep(self.token_delay)
+            yield word if i == 0 else " " + word
+
+    def _reply(self, prompt: str) -> str:
+        question = _after(prompt, prompts.QUESTION_LABEL)
+        if prompts.FOLLOW_UP_LABEL in prompt:
+            follow_up = _after(prompt, prompts.FOLLOW_UP_LABEL)
+            previous = re.findall(r"^Q: (.*)$", prompt, re.MULTILINE)
+            return f"{previous[-1]} {follow_up}" if previous else follow_up
+        passages = _passages(prompt)
+        if prompts.OPTIONS_LABEL in prompt:
+            options = re.findall(r"^([A-J])\. (.*)$", prompt.split(prompts.OPTIONS_LABEL)[-1],
+                                 re.MULTILINE)
+            evidence = " ".join(text for _, text in passages) or question
+            best = max(options, key=lambda o: _overlap(o[1], evidence), default=("A", ""))
+            return best[0]
+        scored = [
+            (_overlap(sentence, question), n, sentence)
+            for n, text in passages
+            for sentence in split_sentences(text)
+        ]
+        scored = [s for s in scored if s[0] > 0]
+        if not scored:
+            return prompts.REFUSAL
+        _, n, sentence = max(scored, key=lambda s: s[0])
+        return f"{sentence.rstrip('.')} [{n}]."
+
+
+def _after(prompt: str, label: str) -> str:
+    lines = [line for line in prompt.splitlines() if line.startswith(label)]
+    return lines[-1][len(label):].strip() if lines else ""
+
+
+def _passages(prompt: str) -> list[tuple[int, str]]:
+    if prompts.PASSAGES_HEADING not in prompt:
+        return []
+    body = prompt.split(prompts.PASSAGES_HEADING, 1)[1].split(f"\n\n{prompts.TODAY_LABEL}")[0]
+    found = []
+    for block in body.strip().split("\n\n"):
+        header, _, text = block.partition("\n")
+        match = re.match(r"^\[(\d+)\]", header)
+        if match:
+            found.append((int(match[1]), text))
+    return found

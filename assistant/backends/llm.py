@@ -1,0 +1,67 @@
+"""Any ChatModel becomes an answer backend through the prompts of ``assistant.prompts``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from datetime import date
+
+from assistant import prompts
+from assistant.backends.base import AnswerRequest, Backend, ChatModel, ContextPassage, Turn, Usage
+from assistant.settings import Settings
+
+
+def parse_choice(reply: str, choices: Sequence[str]) -> int | None:
+    """The option a reply names: a leading letter ("B", "B.", "(B)", "Answer: B") or its text."""
+    letters = prompts.LETTERS[: len(choices)]
+    text = reply.strip()
+    match = re.match(rf"^\W*(?:answer|option)?\s*:?\s*\(?([{letters}])\b", text, re.IGNORECASE)
+    if match:
+        return letters.index(match[1].upper())
+    match = re.search(rf"\b(?:answer|option) (?:is )?\(?([{letters}])\b", text, re.IGNORECASE)
+    if match:
+        return letters.index(match[1].upper())
+    lowered = text.lower()
+    hits = [i for i, choice in enumerate(choices) if choice.strip().lower() in lowered]
+    return hits[0] if len(hits) == 1 else None
+
+
+class LLMBackend(Backend):
+    def __init__(self, model: ChatModel, settings: Settings) -> None:
+        self.model = model
+        self.settings = settings
+        self.name = model.name
+
+    @property
+    def usage(self) -> Usage:  # type: ignore[override]
+        return self.model.usage
+
+    def stream_answer(self, request: AnswerRequest) -> Iterator[str]:
+        messages = prompts.answer_messages(request.question, request.passages, request.today)
+        yield from self.model.stream(
+            messages,
+            max_tokens=self.settings.max_answer_tokens,
+            temperature=self.settings.temperature,
+        )
+
+    def rewrite_question(self, history: Sequence[Turn], question: str) -> str:
+        reply = self.model.complete(
+            prompts.rewrite_messages(history, question), max_tokens=60, temperature=0.0,
+            stop=["\n"],
+        )
+        rewritten = re.sub(r"^(?:standalone |rewritten )?question:\s*", "", reply.strip(),
+                           flags=re.IGNORECASE).strip().strip('"“”')
+        # A runaway or empty rewrite is worse than the original question.
+        if not rewritten or len(rewritten) > 4 * len(question) + 200:
+            return question
+        return rewritten
+
+    def choose_option(
+        self, question: str, choices: Sequence[str], passages: Sequence[ContextPassage],
+        today: date,
+    ) -> int | None:
+        reply = self.model.complete(
+            prompts.choice_messages(question, choices, passages, today), max_tokens=8,
+            temperature=0.0,
+        )
+        return parse_choice(reply, choices)

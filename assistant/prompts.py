@@ -1,0 +1,98 @@
+"""Every prompt the assistant sends to an LLM, in one place.
+
+The fixed instructions come first and the varying parts (passages, date, question) last, so a
+local model re-uses the cached prefix and reads only the new tokens. Instructions and passages
+sit in the user turn: the small local model follows them better there than in the system turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from assistant.backends.base import ContextPassage, Message, Turn
+
+REFUSAL = "I cannot answer this from the news articles I have."
+
+SYSTEM = (
+    "You answer questions about news articles. You use only the numbered passages the user "
+    "gives you, never outside knowledge, and you cite the passage of every sentence."
+)
+
+ANSWER_INSTRUCTIONS = (
+    "Answer the question using only the passages below. Write one to three short sentences. "
+    "End every sentence with the number of the passage it comes from in square brackets, "
+    "like [1]. Say when it happened, using the dates in the passages. If the passages do not "
+    f"contain the answer, reply exactly: {REFUSAL}"
+)
+
+PASSAGES_HEADING = "Passages:"
+QUESTION_LABEL = "Question:"
+TODAY_LABEL = "Today's date:"
+
+REWRITE_INSTRUCTIONS = (
+    "Rewrite the follow-up question as one standalone question that names the people, places "
+    "and topic it refers to, so it can be understood without the conversation. Reply with the "
+    "rewritten question only."
+)
+FOLLOW_UP_LABEL = "Follow-up question:"
+
+CHOICE_INSTRUCTIONS = (
+    "Pick the option that correctly answers the question, using the passages below. "
+    "Reply with the letter of the option only."
+)
+CLOSED_BOOK_CHOICE_INSTRUCTIONS = (
+    "Pick the option that correctly answers the question about recent news. "
+    "Reply with the letter of the option only."
+)
+OPTIONS_LABEL = "Options:"
+LETTERS = "ABCDEFGHIJ"
+
+
+def format_passages(passages: Sequence[ContextPassage]) -> str:
+    return "\n\n".join(f"{p.header}\n{p.text}" for p in passages)
+
+
+def answer_messages(
+    question: str, passages: Sequence[ContextPassage], today: date
+) -> list[Message]:
+    user = (
+        f"{ANSWER_INSTRUCTIONS}\n\n{PASSAGES_HEADING}\n{format_passages(passages)}\n\n"
+        f"{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}"
+    )
+    return [Message("system", SYSTEM), Message("user", user)]
+
+
+def rewrite_messages(history: Sequence[Turn], question: str) -> list[Message]:
+    conversation = "\n".join(
+        f"Q: {turn.question}\nA: {_clip(turn.answer, 60)}" for turn in history[-3:]
+    )
+    user = (
+        f"{REWRITE_INSTRUCTIONS}\n\nConversation:\n{conversation}\n\n"
+        f"{FOLLOW_UP_LABEL} {question}"
+    )
+    return [Message("system", "You rewrite follow-up questions."), Message("user", user)]
+
+
+def choice_messages(
+    question: str, choices: Sequence[str], passages: Sequence[ContextPassage], today: date
+) -> list[Message]:
+    options = "\n".join(f"{LETTERS[i]}. {choice}" for i, choice in enumerate(choices))
+    if passages:
+        body = (
+            f"{CHOICE_INSTRUCTIONS}\n\n{PASSAGES_HEADING}\n{format_passages(passages)}\n\n"
+        )
+        system = SYSTEM
+    else:
+        body = f"{CLOSED_BOOK_CHOICE_INSTRUCTIONS}\n\n"
+        system = "You answer news quiz questions."
+    user = (
+        f"{body}{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}\n"
+        f"{OPTIONS_LABEL}\n{options}"
+    )
+    return [Message("system", system), Message("user", user)]
+
+
+def _clip(text: str, words: int) -> str:
+    parts = text.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")

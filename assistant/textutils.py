@@ -1,0 +1,79 @@
+"""Small text tools shared by context building, verification and the extractive backend."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*\d|\d")
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
+
+# Function words carry no evidence: they match everywhere.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves also said says say according many much what's who's whose did does told tell
+    last first new one two year years week weeks month months day days today yesterday
+    recently""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _sentence_splitter():  # type: ignore[no-untyped-def]
+    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
+
+    from assistant.chunking import _use_bundled_tiktoken
+
+    _use_bundled_tiktoken()
+    return split_by_sentence_tokenizer()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage (NLTK punkt via llama-index; paragraph breaks also split)."""
+    sentences: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        paragraph = paragraph.strip()
+        if not paragraph:
+            continue
+        for sentence in _sentence_splitter()(paragraph):
+            cleaned = re.sub(r"\s+", " ", sentence.replace("\xa0", " ")).strip()
+            if cleaned:
+                sentences.append(cleaned)
+    return sentences
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed, lower-cased content words and normalised numbers, in order."""
+    words = [w.strip("'’-").lower() for w in _WORD.findall(text)]
+    words = [w for w in words if w and w not in STOPWORDS]
+    stems = _stemmer().stemWords([w for w in words if not w[0].isdigit()])
+    out, it = [], iter(stems)
+    for word in words:
+        out.append(normalise_number(word) if word[0].isdigit() else next(it))
+    return out
+
+
+def normalise_number(token: str) -> str:
+    return token.replace(",", "").rstrip(".")
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers written in the text, normalised ("2,500" -> "2500")."""
+    return {normalise_number(n) for n in _NUMBER.findall(text)}
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough LLM token count (~0.75 words a token) without loading a tokenizer."""
+    return int(len(text.split()) * 1.35) + 1

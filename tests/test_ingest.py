@@ -1,0 +1,196 @@
+"""Ingest: counts, ids, metadata, idempotence, updates without orphans, removal, resumption."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import CountingEmbedder, make_settings, write_small_corpus
+
+from assistant.documents import day_number
+from assistant.embedders import load_embedder
+from assistant.index import NewsIndex
+from assistant.ingest import Ingestor
+
+
+def _index(tmp_path: Path, fail_after_calls: int | None = None, **overrides: object):
+    settings = make_settings(tmp_path, **overrides)
+    embedder = CountingEmbedder(load_embedder(settings), fail_after_calls)
+    return NewsIndex(settings, embedder=embedder), embedder
+
+
+def _chunk_rows(index: NewsIndex) -> list[tuple[str, str, dict]]:
+    return list(index.store.iter_chunks())
+
+
+def test_first_ingest_counts_ids_and_chunk_metadata(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    index, embedder = _index(tmp_path)
+    report = index.ingest([corpus])
+    assert len(report.added) == 5 and not report.rejected and report.files == 4
+    ids = {ref.id for ref in report.added}
+    assert {"https://example.com/rates", "https://example.com/heat"} <= ids
+    rows = _chunk_rows(index)
+    assert len(rows) == report.chunks == embedder.embedded == index.store.count_chunks()
+    assert len({cid for cid, _, _ in rows}) == len(rows)
+    rates = [(text, meta) for _, text, meta in rows if meta["article_id"].endswith("/rates")]
+    text, meta = rates[0]
+    assert meta["title"] == "Central bank raises interest rates"
+    assert meta["source"] == "cnn.com" and meta["url"] == "https://example.com/rates"
+    assert meta["published"] == "2022-07-14" and meta["day"] == day_number(date(2022, 7, 14))
+    assert json.loads(meta["extra"]) == {"section": "business"}
+    assert json.loads(meta["authors"]) == ["Ann Lee"]
+    # Offsets point at the chunk inside the article text.
+    article_text = "The central bank raised its main interest rate by half a point to fight " \
+        "inflation, which reached 9.1% in June."
+    assert article_text[meta["start"]:meta["end"]] == text
+
+
+def test_offsets_of_multi_chunk_article(tmp_path: Path) -> None:
+    from conftest import SEED
+
+    from assistant.readers import read_file
+
+    (article,) = read_file(SEED).articles
+    index, _ = _index(tmp_path, chunk_size=64, chunk_overlap=10)
+    index.ingest([SEED])
+    rows = sorted(_chunk_rows(index), key=lambda r: r[2]["chunk"])
+    assert len(rows) > 3
+    for _, text, meta in rows:
+        assert article.text[meta["start"]:meta["end"]] == text
+
+
+def test_reingest_unchanged_does_no_embedding_work(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    index, embedder = _index(tmp_path)
+    first = index.ingest([corpus])
+    embedded, chunks = embedder.embedded, index.store.count_chunks()
+    second = index.ingest([corpus])
+    assert embedder.embedded == embedded  # nothing embedded again
+    assert len(second.unchanged) == len(first.added) and not second.added
+    assert not second.updated and not second.removed and second.chunks == 0
+    assert index.store.count_chunks() == chunks
+
+
+def test_changed_article_replaces_its_chunks_without_orphans(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    index, _ = _index(tmp_path, chunk_size=64, chunk_overlap=10)
+    index.ingest([corpus])
+    # A url-identified article gets shorter: same id, fewer chunks, none left over.
+    rows = [json.loads(line) for line in (corpus / "wire.jsonl").read_text().splitlines()]
+    rows[0]["text"] = "The central bank held rates."
+    (corpus / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    # A file without url changes content: new id, and the old article is removed.
+    (corpus / "basra.txt").write_text("British troops leave Basra palace\n\nThey left today.\n")
+    report = index.ingest([corpus])
+    assert [r.id for r in report.updated] == ["https://example.com/rates"]
+    assert len(report.added) == 1 and len(report.removed) == 1
+    assert report.removed[0].title == "British troops leave Basra palace"
+    per_article = Counter(meta["article_id"] for _, _, meta in _chunk_rows(index))
+    assert per_article["https://example.com/rates"] == 1
+    records = index.store.article_records()
+    assert set(per_article) == set(records)  # no chunk without its article, and vice versa
+    assert all(per_article[aid] == rec.chunks for aid, rec in records.items())
+    hits = index.search("Basra palace handover", k=3)
+    assert all("500 troops" not in p.text for p in hits)
+
+
+def test_same_article_in_two_files_is_kept_once(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    (corpus / "copy.txt").write_text((corpus / "basra.txt").read_text())
+    index, _ = _index(tmp_path)
+    report = index.ingest([corpus])
+    assert len(report.added) == 5
+    assert any("kept once" in w.reason for w in report.warnings)
+    # Deleting one copy's file content does not delete the article the other file still has.
+    (corpus / "copy.txt").write_text("Something else\n\nA different story entirely.\n")
+    report = index.ingest([corpus])
+    assert not report.removed and len(report.added) == 1
+    assert any(r.title == "British troops leave Basra palace"
+               for r in index.store.article_records().values())
+
+
+def test_remove_deletes_article_and_its_chunks(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    index, _ = _index(tmp_path)
+    index.ingest([corpus])
+    before = index.store.count_chunks()
+    assert index.remove("https://example.com/heat")
+    assert not index.remove("https://example.com/heat")
+    assert "https://example.com/heat" not in index.store.article_records()
+    assert all(m["article_id"] != "https://example.com/heat" for _, _, m in _chunk_rows(index))
+    assert index.store.count_chunks() < before
+    # The keyword side forgets it too.
+    assert all(p.article_id != "https://example.com/heat"
+               for p in index.search("heatwave London rail closures", k=5))
+
+
+def test_interrupted_ingest_resumes_with_exactly_one_copy(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, chunk_size=64, chunk_overlap=10)
+    embedder = CountingEmbedder(load_embedder(settings), fail_after_calls=2)
+    index = NewsIndex(settings, embedder=embedder)
+    with pytest.raises(KeyboardInterrupt):
+        Ingestor(settings, index.store, embedder, batch_chunks=2).run([corpus])
+    partial = index.store.count_articles()
+    assert 0 < partial < 5
+    embedder.fail_after_calls = None
+    report = index.ingest([corpus])
+    assert len(report.added) == 5 - partial and len(report.unchanged) == partial
+    rows = _chunk_rows(index)
+    assert len({cid for cid, _, _ in rows}) == len(rows)
+    per_article = Counter(meta["article_id"] for _, _, meta in rows)
+    records = index.store.article_records()
+    assert len(records) == 5
+    assert all(per_article[aid] == rec.chunks for aid, rec in records.items())
+    assert sum(per_article.values()) == len(rows)
+
+
+def test_crash_between_chunks_and_record_is_repaired(tmp_path: Path) -> None:
+    """Chunks written but the article record lost (crash at the worst moment): the re-run
+    rewrites the article instead of adding a second copy of its chunks."""
+    corpus = write_small_corpus(tmp_path / "corpus")
+    index, _ = _index(tmp_path)
+    index.ingest([corpus])
+    chunks = index.store.count_chunks()
+    index.store.articles.delete(ids=["https://example.com/rates"])
+    report = index.ingest([corpus])
+    assert [r.id for r in report.added] == ["https://example.com/rates"]
+    assert index.store.count_chunks() == chunks
+
+
+def test_bad_inputs_are_reported_and_the_rest_ingested(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    (corpus / "empty.txt").write_text("")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02garbage")
+    (corpus / "latin1.txt").write_bytes("Title\n\nIt cost £5.".encode("latin-1"))
+    (corpus / "broken.jsonl").write_text('{"title": "ok", "text": "fine"}\n{oops\n{"title": "x"}\n')
+    index, _ = _index(tmp_path)
+    report = index.ingest([corpus])
+    assert len(report.added) == 6
+    where = sorted(r.where.replace(str(corpus) + "/", "") for r in report.rejected)
+    assert where == ["binary.txt", "broken.jsonl:2", "broken.jsonl:3", "empty.txt",
+                     "latin1.txt"]
+
+
+def test_stats_keys_and_values(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    index, _ = _index(tmp_path)
+    index.ingest([corpus])
+    stats = index.stats()
+    assert stats["articles"] == 5 and stats["chunks"] == index.store.count_chunks()
+    assert stats["sources"]["Rudaw"] == 1 and stats["sources"]["cnn.com"] == 1
+    assert stats["date_range"] == ["2022-07-14", "2022-09-25"]
+    assert stats["undated"] == 2 and stats["disk_bytes"] > 0
+
+
+def test_changing_chunk_settings_rechunks_everything(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    index, _ = _index(tmp_path)
+    index.ingest([corpus])
+    index2, _ = _index(tmp_path, chunk_size=64, chunk_overlap=10)
+    report = index2.ingest([corpus])
+    assert len(report.updated) == 5

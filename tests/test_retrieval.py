@@ -1,0 +1,92 @@
+"""Hybrid retrieval: the right article first, filters, fusion, keyword index upkeep."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from conftest import make_settings, write_small_corpus
+
+from assistant.documents import Passage
+from assistant.filters import SearchFilters
+from assistant.index import NewsIndex
+from assistant.retrieval import reciprocal_rank_fusion
+
+
+def _p(chunk_id: str, dense: float | None = None, lexical: float | None = None) -> Passage:
+    return Passage(chunk_id, chunk_id.split("#")[0], "", "", "", None, "", 0, 0,
+                   dense=dense, lexical=lexical)
+
+
+def test_rrf_merges_lists_and_keeps_both_scores() -> None:
+    dense = [_p("a#0", dense=0.9), _p("b#0", dense=0.8)]
+    lexical = [_p("b#0", lexical=7.0), _p("c#0", lexical=3.0)]
+    fused = reciprocal_rank_fusion([dense, lexical], k=60)
+    assert [p.chunk_id for p in fused] == ["b#0", "a#0", "c#0"]
+    assert fused[0].dense == 0.8 and fused[0].lexical == 7.0
+    assert abs(fused[0].score - (1 / 62 + 1 / 61)) < 1e-12
+
+
+def test_seed_question_finds_seed_passage_first(shared_index: NewsIndex) -> None:
+    results = shared_index.search("how many US troops are in Iraq", k=3)
+    assert results[0].title.startswith("US reduces troop numbers in Iraq")
+    assert "2,500" in results[0].text
+    assert results[0].dense is not None and results[0].dense > 0.5
+
+
+def test_every_result_has_metadata_and_similarity(shared_index: NewsIndex) -> None:
+    results = shared_index.search("marathon world record Berlin", k=5)
+    top = results[0]
+    assert top.title == "Marathon record falls in Berlin" and top.source == "Sport Daily"
+    assert top.published == date(2022, 9, 25)
+    assert all(p.dense is not None for p in results)  # keyword-only hits get one too
+
+
+def test_keyword_side_finds_rare_exact_terms(shared_index: NewsIndex) -> None:
+    lexical = shared_index.keyword.search("Kipchoge", 5, SearchFilters())
+    assert lexical and lexical[0].title == "Marathon record falls in Berlin"
+
+
+def test_source_filter_is_case_insensitive(shared_index: NewsIndex) -> None:
+    results = shared_index.search("troops", k=5, filters=SearchFilters.make("rudaw"))
+    assert results and {p.source for p in results} == {"Rudaw"}
+    assert shared_index.search("troops", k=5, filters=SearchFilters.make("nope")) == []
+
+
+def test_date_range_filter(shared_index: NewsIndex) -> None:
+    july = SearchFilters.make(since=date(2022, 7, 1), until=date(2022, 7, 31))
+    results = shared_index.search("news", k=10, filters=july)
+    assert {p.title for p in results} == {"Central bank raises interest rates",
+                                          "Heatwave breaks records in Europe"}
+    since = shared_index.search("record", k=10, filters=SearchFilters.make(since=date(2022, 9, 1)))
+    assert {p.title for p in since} == {"Marathon record falls in Berlin"}
+    # Undated articles only come back when the range is a soft (inferred) one.
+    soft = SearchFilters(since=date(2022, 9, 1), include_undated=True)
+    titles = {p.title for p in shared_index.search("troops Iraq", k=10, filters=soft)}
+    assert "US reduces troop numbers in Iraq to 2,500: Pentagon" in titles
+    assert "Central bank raises interest rates" not in titles
+
+
+def test_keyword_index_rebuilds_when_store_changes_behind_its_back(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    NewsIndex(settings).ingest([corpus])
+    # Another process (or a crash) changes the store: the generation token moves on.
+    other = NewsIndex(settings)
+    other.store.delete(["https://example.com/heat"])
+    fresh = NewsIndex(settings)
+    hits = fresh.keyword.search("heatwave", 5, SearchFilters())  # not loaded yet: empty
+    assert hits == []
+    results = fresh.search("heatwave London rail", k=5)
+    assert all(p.article_id != "https://example.com/heat" for p in results)
+    assert fresh.keyword.generation == fresh.store.generation
+
+
+def test_first_use_builds_from_default_corpus(tmp_path: Path) -> None:
+    index = NewsIndex(make_settings(tmp_path))
+    events = []
+    report = index.ensure_built(events.append)
+    assert report is not None and len(report.added) == 1
+    assert {e.phase for e in events} >= {"reading", "embedding"}
+    assert index.ensure_built() is None  # already built: nothing to do
+    assert index.search("US troops Iraq", k=1)[0].source == "Rudaw"
