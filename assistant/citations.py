@@ -16,6 +16,8 @@ _MARKER = re.compile(
     r"(\d{1,2}(?:\s*(?:,|;|and|-|–)\s*(?:(?:source|passage|article)\s*)?\d{1,2})*)\s*[\]】]",
     re.IGNORECASE,
 )
+# "... 2,500. [1] Next" -> "... 2,500 [1]. Next": a marker after the full stop cites that sentence.
+_AFTER_STOP = re.compile(r"([.!?][\"”’')]*)(\s*)((?:" + _MARKER.pattern + r"\s*)+)", re.IGNORECASE)
 _ONLY_MARKERS = re.compile(r"^(?:\s*(?:" + _MARKER.pattern + r")\s*[.,;]?)+\s*$", re.IGNORECASE)
 _END_PUNCT = re.compile(r"[.!?…]$")
 _END_QUOTE = re.compile(r"[\"”’')]$")
@@ -50,6 +52,7 @@ def parse_claims(text: str, valid: Sequence[int]) -> list[Claim]:
     """Split an answer into sentences with their citations; drop markers that match no source."""
     claims: list[Claim] = []
     valid_set = set(valid)
+    text = _AFTER_STOP.sub(lambda m: f" {m.group(3).strip()}{m.group(1)} ", text)
     for sentence in split_sentences(text):
         numbers = [n for m in _MARKER.finditer(sentence) for n in _numbers(m.group(1))]
         bare = _MARKER.sub("", sentence)

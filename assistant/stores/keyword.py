@@ -88,7 +88,7 @@ class KeywordIndex:
                 nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english",
                 similarity_top_k=min(10, len(nodes)),
             )
-            retriever.persist(str(tmp / "bm25"))
+            retriever.persist(str(tmp / "bm25"), show_progress=False)
             self._retriever = retriever
             self._set_arrays(retriever.corpus)
         else:

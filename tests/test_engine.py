@@ -1,0 +1,173 @@
+"""The answer engine end to end with the deterministic fake model and the extractive backend."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import make_settings
+
+from assistant import prompts
+from assistant.backends.base import Turn
+from assistant.backends.fake import FakeChatModel
+from assistant.backends.llm import LLMBackend
+from assistant.engine import Assistant
+from assistant.index import NewsIndex
+
+SEED_TITLE = "US reduces troop numbers in Iraq to 2,500: Pentagon"
+
+
+def make(index: NewsIndex, replies: list[str] | None = None, **overrides: object):
+    settings = index.settings.model_copy(update=overrides)
+    model = FakeChatModel(replies)
+    return Assistant(settings, backend=LLMBackend(model, settings), index=index), model
+
+
+def test_seed_question_answered_with_citation(shared_index: NewsIndex) -> None:
+    assistant, model = make(shared_index)
+    answer = assistant.ask("How many US troops remain in Iraq?")
+    assert not answer.refused and "2,500" in answer.text
+    assert "[1]" in answer.text
+    (citation,) = answer.citations
+    assert citation.title == SEED_TITLE and citation.source == "Rudaw"
+    assert citation.published is None and citation.n == 1
+    assert "2,500" in citation.passage and citation.chunk_ids
+    assert answer.unsupported == []
+    assert {"retrieve_s", "context_s", "first_token_s", "generate_s", "total_s"} <= set(
+        answer.timings)
+    # The prompt the model saw: numbered, compact, with the fixed instructions first.
+    prompt = model.calls[0][-1].content
+    assert prompt.startswith(prompts.ANSWER_INSTRUCTIONS)
+    assert f"[1] {SEED_TITLE} (Rudaw, date unknown)" in prompt
+    assert len(prompt.split()) < 400
+
+
+def test_unanswerable_question_refused_without_calling_the_model(shared_index: NewsIndex) -> None:
+    assistant, model = make(shared_index)
+    answer = assistant.ask("What is the capital of France?")
+    assert answer.refused and answer.text == prompts.REFUSAL
+    assert "no passage is about the question" in answer.reason
+    assert answer.citations == [] and model.calls == []
+
+
+def test_hallucinated_number_is_refused(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index, ["The United States has 5,000 troops in Iraq [1]."])
+    answer = assistant.ask("How many US troops remain in Iraq?")
+    assert answer.refused and answer.text == prompts.REFUSAL
+    assert answer.unsupported == ["The United States has 5,000 troops in Iraq."]
+    assert "not supported" in answer.reason
+
+
+def test_partly_supported_answer_flags_the_bad_sentence(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index, [
+        "The United States reduced its troops in Iraq to 2,500 [1]. "
+        "The troops will all return home by Christmas to Texas [1]."
+    ])
+    answer = assistant.ask("How many US troops remain in Iraq?")
+    assert not answer.refused
+    assert answer.unsupported == ["The troops will all return home by Christmas to Texas."]
+    assert answer.text.startswith("The United States reduced its troops in Iraq to 2,500 [1].")
+
+
+def test_bad_markers_dropped_and_citations_repaired(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index, ["The US reduced its troops in Iraq to 2,500 [7]."])
+    answer = assistant.ask("How many US troops remain in Iraq?")
+    assert answer.text == "The US reduced its troops in Iraq to 2,500 [1]."
+    assert [c.title for c in answer.citations] == [SEED_TITLE]
+
+
+def test_model_refusal_is_a_refusal(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index, [prompts.REFUSAL])
+    answer = assistant.ask("How many US troops remain in Iraq?")
+    assert answer.refused and answer.citations == []
+
+
+def test_dates_of_sources_are_mentioned(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index, ["The central bank raised its main rate by half a point."])
+    answer = assistant.ask("What did the central bank do about interest rates?")
+    assert not answer.refused
+    assert answer.citations[0].published == date(2022, 7, 14)
+    assert "14 July 2022" in answer.text
+
+
+def test_time_words_become_date_filters(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index)
+    july = assistant.ask("What happened to interest rates last week?",
+                         reference_date=date(2022, 7, 20))
+    assert july.filters["since"] == "2022-07-13" and july.filters["until"] == "2022-07-20"
+    assert not july.refused
+    assert july.citations[0].title == "Central bank raises interest rates"
+    later = assistant.ask("What happened to interest rates last week?",
+                          reference_date=date(2023, 3, 1))
+    assert later.refused  # no article of that week talks about rates
+
+
+def test_explicit_filters(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index)
+    answer = assistant.ask("How many US troops remain in Iraq?", source="cnn.com")
+    assert answer.refused
+    answer = assistant.ask("How many US troops remain in Iraq?", source="Rudaw",
+                           since=date(2020, 1, 1))
+    assert answer.refused and "no article matches the filters" in answer.reason
+
+
+def test_streaming_and_stopping(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index)
+    stream = assistant.stream("How many US troops remain in Iraq?")
+    deltas = list(stream)
+    assert len(deltas) > 5 and stream.answer is not None and "2,500" in "".join(deltas)
+    stream = assistant.stream("How many US troops remain in Iraq?")
+    iterator = iter(stream)
+    first = [next(iterator), next(iterator)]
+    answer = stream.stop()
+    assert answer.stopped and answer.text.startswith("".join(first).split()[0])
+
+
+def test_follow_up_is_rewritten_before_retrieval(shared_index: NewsIndex) -> None:
+    assistant, model = make(shared_index)
+    history = [Turn("How many US troops remain in Iraq?", "2,500 [1].")]
+    answer = assistant.ask("And in Afghanistan?", history=history)
+    assert answer.standalone_question == "How many US troops remain in Iraq? And in Afghanistan?"
+    assert prompts.FOLLOW_UP_LABEL in model.calls[0][-1].content
+    assert not answer.refused
+    assert any("Afghanistan" in p.text for p in answer.passages)
+
+
+def test_standalone_questions_are_not_rewritten(shared_index: NewsIndex) -> None:
+    assistant, model = make(shared_index)
+    history = [Turn("How many US troops remain in Iraq?", "2,500 [1].")]
+    answer = assistant.ask("Who broke the marathon world record in Berlin?", history=history)
+    assert answer.standalone_question == "Who broke the marathon world record in Berlin?"
+    assert len(model.calls) == 1
+
+
+def test_extractive_backend(shared_index: NewsIndex) -> None:
+    assistant = Assistant(shared_index.settings, backend="extractive", index=shared_index)
+    answer = assistant.ask("How many US troops remain in Iraq?")
+    assert "2,500" in answer.text and answer.citations[0].title == SEED_TITLE
+    assert assistant.ask("What is the capital of France?").refused
+
+
+def test_multiple_choice(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index)
+    choice = assistant.choose("Who broke the marathon world record in Berlin?",
+                              ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"])
+    assert choice.index == 1 and choice.passages
+
+
+def test_empty_question_is_an_error(shared_index: NewsIndex) -> None:
+    from assistant.errors import InputError
+
+    assistant, _ = make(shared_index)
+    with pytest.raises(InputError, match="empty question"):
+        assistant.ask("   ")
+
+
+def test_top_level_ask_builds_index_on_first_use(tmp_path: Path) -> None:
+    from assistant import ask
+
+    settings = make_settings(tmp_path)
+    answer = ask("How many US troops remain in Iraq?", settings=settings)
+    assert "2,500" in answer.text and answer.citations[0].source == "Rudaw"
+    assert answer.to_dict()["citations"][0]["title"] == SEED_TITLE
