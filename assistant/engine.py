@@ -7,6 +7,7 @@ refuse on its own.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -226,7 +227,8 @@ class Assistant:
             answer.refused, answer.reason, answer.text = True, reason, prompts.REFUSAL
             timings["total_s"] = time.perf_counter() - started
             answer.timings = timings
-            yield prompts.REFUSAL
+            with contextlib.suppress(_Stop):  # a stop asked for now has nothing left to stop
+                yield prompts.REFUSAL
             return answer
 
         mark = time.perf_counter()

@@ -171,3 +171,11 @@ def test_top_level_ask_builds_index_on_first_use(tmp_path: Path) -> None:
     answer = ask("How many US troops remain in Iraq?", settings=settings)
     assert "2,500" in answer.text and answer.citations[0].source == "Rudaw"
     assert answer.to_dict()["citations"][0]["title"] == SEED_TITLE
+
+
+def test_stopping_a_refusal_still_gives_an_answer(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index)
+    stream = assistant.stream("What is the capital of France?")
+    next(iter(stream))
+    answer = stream.stop()
+    assert answer.refused and answer.text == prompts.REFUSAL

@@ -79,7 +79,11 @@ class ChatSession:
             try:
                 self.answer(line)
             except AssistantError as exc:
-                self.err.print(f"[bold red]error:[/] {exc}")
+                self.err.print(Text.assemble(("error:", "bold red"), f" {exc}"))
+            except KeyboardInterrupt:
+                # A Ctrl-C just outside the streaming window (while the answer is printed)
+                # must not end the chat either.
+                self.err.print("[stopped]", style="dim", markup=False)
         self.out.print("Bye.", style="dim")
 
     def _reader(self) -> Callable[[str], str]:
@@ -146,14 +150,17 @@ class ChatSession:
             return False
         handler = handlers.get(name)
         if handler is None:
-            self.err.print(f"unknown command {name}; /help lists the commands")
+            self._error(f"unknown command {name}; /help lists the commands")
         else:
             handler(rest.strip())
         return True
 
     def _sources(self, _: str) -> None:
-        if self.last is None or not self.last.citations:
+        if self.last is None:
             self.out.print("No sources yet: ask a question first.", style="dim")
+            return
+        if not self.last.citations:
+            self.out.print("The last answer used no sources.", style="dim")
             return
         print_sources(self.out, self.last.citations, full=True)
 
@@ -171,14 +178,14 @@ class ChatSession:
             try:
                 parts = shlex.split(args)
             except ValueError as exc:
-                self.err.print(f"cannot read filter: {exc}")
+                self._error(f"cannot read filter: {exc}")
                 return
             for part in parts:
                 key, sep, value = part.partition("=")
                 key = key.lower().strip()
                 if not sep or key not in {"source", "since", "until"}:
-                    self.err.print(f"unknown filter {part!r}; use source=NAME since=YYYY-MM-DD "
-                                   "until=YYYY-MM-DD")
+                    self._error(f"unknown filter {part!r}; use source=NAME since=YYYY-MM-DD "
+                                "until=YYYY-MM-DD")
                     return
                 if key == "source":
                     values["source"] = [s for s in value.split(",") if s] if value else []
@@ -187,14 +194,19 @@ class ChatSession:
                 else:
                     day = parse_date(value)
                     if day is None:
-                        self.err.print(f"{key}={value!r} is not a date; use YYYY-MM-DD")
+                        self._error(f"{key}={value!r} is not a date; use YYYY-MM-DD")
                         return
                     values[key] = day
             if values["since"] and values["until"] and values["since"] > values["until"]:
-                self.err.print("since is after until; swap them")
+                self._error("since is after until; swap them")
                 return
             self.filters = SearchFilters.make(values["source"], values["since"], values["until"])
-        self.out.print(f"Filters: {_describe(self.filters)}", style="dim")
+        self.out.print(f"Filters: {_describe(self.filters)}", style="dim", markup=False,
+                       highlight=False)
+
+    def _error(self, message: str) -> None:
+        # Messages quote what the user typed: never read it as Rich markup ("/x[/]" would crash).
+        self.err.print(message, markup=False, highlight=False)
 
 
 def _describe(filters: SearchFilters) -> str:

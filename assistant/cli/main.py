@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from assistant.errors import AssistantError, InputError
 from assistant.readers.fields import parse_date
@@ -30,6 +31,11 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def print_error(exc: BaseException) -> None:
+    # The message may quote user input: never read it as Rich markup.
+    err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
+
+
 def friendly_errors(func: F) -> F:
     """Turn known errors into one line on stderr and a non-zero exit; no tracebacks."""
 
@@ -38,7 +44,7 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AssistantError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            print_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted; run the same command again to carry on", style="yellow")
@@ -276,7 +282,7 @@ def run() -> None:
     try:
         app()
     except AssistantError as exc:  # raised outside a command (e.g. settings in the callback)
-        err.print(f"[bold red]error:[/] {exc}")
+        print_error(exc)
         sys.exit(exc.exit_code)
 
 
