@@ -1,0 +1,183 @@
+"""The local llama.cpp backend with the real model (offline; ~20 s on one thread).
+
+The model file is assembled once per machine into ``$ASSISTANT_CACHE_DIR`` or the user cache
+dir, and loaded once per test session.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from assistant.backends.base import Message
+from assistant.backends.local import LocalChatModel
+from assistant.errors import BackendError
+from assistant.settings import APP_NAME, Settings
+
+llama_cpp = pytest.importorskip("llama_cpp")
+
+pytestmark = pytest.mark.llm
+
+SYSTEM = "Answer only from the passage, in one short sentence."
+
+
+def ask(passage: str, question: str) -> list[Message]:
+    return [
+        Message("system", SYSTEM),
+        Message("user", f"Passage: {passage}\n\nQuestion: {question}"),
+    ]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    cache = os.environ.get("ASSISTANT_CACHE_DIR")
+    return Settings(
+        cache_dir=Path(cache) if cache else platformdirs.user_cache_path(APP_NAME),
+        llm_threads=1,  # other tests and processes share the cores
+        llm_context=2048,
+    )
+
+
+@pytest.fixture(scope="session")
+def model(settings: Settings) -> LocalChatModel:
+    chat_model = LocalChatModel(settings)
+    chat_model.load()
+    return chat_model
+
+
+def prompt_tokens_evaluated(model: LocalChatModel) -> int:
+    """llama.cpp's running count of prompt tokens it actually decoded (not taken from cache)."""
+    return int(llama_cpp.llama_perf_context(model.llama.ctx).n_p_eval)
+
+
+def test_answers_from_passage_in_prompt(model: LocalChatModel) -> None:
+    reply = model.complete(
+        ask("The bridge is 42 metres long.", "How long is the bridge?"),
+        max_tokens=24,
+        temperature=0.0,
+    )
+    assert "42" in reply
+    assert model.usage.prompt_tokens is not None and model.usage.prompt_tokens > 20
+    assert model.usage.completion_tokens is not None and 1 <= model.usage.completion_tokens <= 24
+
+
+def test_prompt_token_count_matches_llama(model: LocalChatModel) -> None:
+    messages = ask("The library opened in 1901.", "When did the library open?")
+    model.complete(messages, max_tokens=1)
+    reference = model.llama.create_chat_completion(
+        [{"role": m.role, "content": m.content} for m in messages], max_tokens=1, temperature=0.0
+    )
+    assert model.usage.prompt_tokens == reference["usage"]["prompt_tokens"]
+
+
+def test_streaming_yields_several_deltas(model: LocalChatModel) -> None:
+    deltas = list(
+        model.stream(
+            [Message("user", "Count from 1 to 10, separated by commas.")],
+            max_tokens=20,
+            temperature=0.0,
+        )
+    )
+    assert len(deltas) >= 5
+    assert all(isinstance(d, str) and d for d in deltas)
+    assert "1" in "".join(deltas)
+    assert model.usage.completion_tokens is not None
+    assert len(deltas) <= model.usage.completion_tokens <= 20
+
+
+def test_stop_sequence_ends_reply(model: LocalChatModel) -> None:
+    reply = model.complete(
+        [Message("user", "Count from 1 to 10, separated by commas.")],
+        max_tokens=30,
+        stop=["5"],
+    )
+    assert "4" in reply and "5" not in reply and "6" not in reply
+
+
+def test_closing_stream_early_stops_generation(model: LocalChatModel) -> None:
+    stream = model.stream(
+        [Message("user", "Count from 1 to 300, separated by commas.")], max_tokens=400
+    )
+    first = [next(stream) for _ in range(3)]
+    evaluated = model.llama.n_tokens
+    started = time.perf_counter()
+    stream.close()  # type: ignore[attr-defined]
+    assert time.perf_counter() - started < 0.5
+    assert model.llama.n_tokens == evaluated  # nothing decoded after the close
+    assert model.usage.completion_tokens is not None and model.usage.completion_tokens <= 5
+    assert "".join(first)
+    # The shared model is free and consistent again.
+    assert "42" in model.complete(
+        ask("The bridge is 42 metres long.", "How long is the bridge?"), max_tokens=24
+    )
+
+
+def test_shared_prompt_prefix_is_not_evaluated_again(model: LocalChatModel) -> None:
+    instructions = (
+        "You answer questions about news articles using only the numbered passages. "
+        "Cite passages as [n]. If the passages do not answer, say so. " * 4
+    )
+    first = [Message("system", instructions), Message("user", "[1] Rain fell on Monday. When?")]
+    second = [Message("system", instructions), Message("user", "[1] Snow fell on Friday. When?")]
+    model.complete(first, max_tokens=4)
+    before = prompt_tokens_evaluated(model)
+    model.complete(second, max_tokens=4)
+    decoded = prompt_tokens_evaluated(model) - before
+    assert model.usage.prompt_tokens is not None and model.usage.prompt_tokens > 100
+    assert decoded < model.usage.prompt_tokens / 3
+
+
+def test_second_instance_reuses_loaded_model(model: LocalChatModel, settings: Settings) -> None:
+    other = LocalChatModel(settings)
+    assert other.name == "local"
+    assert other.llama is model.llama
+
+
+def test_prompt_longer_than_context_raises_backend_error(model: LocalChatModel) -> None:
+    too_long = [Message("user", "word " * 3000)]
+    with pytest.raises(BackendError) as info:
+        model.complete(too_long, max_tokens=4)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "2048" in message and "llm_context" in message
+    # Still usable afterwards (the check happens before anything is decoded).
+    assert model.complete([Message("user", "Say OK.")], max_tokens=4)
+
+
+def test_calls_from_two_threads_are_serialised(model: LocalChatModel, settings: Settings) -> None:
+    questions = {
+        "bridge": ask("The bridge is 42 metres long.", "How long is the bridge?"),
+        "tower": ask("The tower is 317 metres tall.", "How tall is the tower?"),
+    }
+    replies: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def run(key: str) -> None:
+        try:
+            replies[key] = LocalChatModel(settings).complete(questions[key], max_tokens=16)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(key,)) for key in questions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    assert "42" in replies["bridge"] and "317" in replies["tower"]
+
+
+def test_abandoned_stream_is_ended_by_next_call(model: LocalChatModel) -> None:
+    abandoned = model.stream([Message("user", "Count from 1 to 300.")], max_tokens=400)
+    next(abandoned)
+    # Same thread, previous stream still open: the new call takes the model over.
+    assert "42" in model.complete(
+        ask("The bridge is 42 metres long.", "How long is the bridge?"), max_tokens=24
+    )
+    with pytest.raises(BackendError, match="cut short by a newer request"):
+        next(abandoned)
