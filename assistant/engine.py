@@ -11,8 +11,8 @@ import contextlib
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from assistant import prompts
@@ -172,10 +172,10 @@ class Assistant:
             index = self.backend.choose_option(question, choices, [], today)
             return Choice(index, timings={"total_s": time.perf_counter() - started})
         self._ensure_built()
-        effective = self._filters_for(question, filters or SearchFilters(), today)
+        scope, prefer = self._scope(question, filters or SearchFilters(), today)
         # The options name the entities the answer is about: they sharpen retrieval a lot.
         query = f"{question} {' '.join(choices)}"
-        passages = self.index.search(query, k or self.settings.top_k, effective)
+        passages = self.index.search(query, k or self.settings.top_k, scope, prefer)
         retrieved = time.perf_counter()
         context = build_context(query, passages, self.index.embedder,
                                 self.settings.context_tokens, _MAX_SOURCES)
@@ -192,12 +192,25 @@ class Assistant:
             self.index.ensure_built(self._build_progress)
             self._built = True
 
-    def _filters_for(self, question: str, explicit: SearchFilters, today: date) -> SearchFilters:
+    def _scope(
+        self, question: str, explicit: SearchFilters, today: date
+    ) -> tuple[SearchFilters, SearchFilters | None]:
+        """The filters to search within, and the scope to prefer inside them.
+
+        Time words in the question become a date range (undated articles stay eligible, as
+        the wording is only a hint). Without any date range, news questions are about recent
+        events: the weeks before the reference date are preferred, not required.
+        """
+        filters = explicit
         inferred = infer_date_range(question, today)
-        if inferred is None:
-            return explicit
-        return explicit.merged(SearchFilters(since=inferred.since, until=inferred.until,
-                                             include_undated=True))
+        if inferred is not None:
+            filters = explicit.merged(SearchFilters(since=inferred.since, until=inferred.until,
+                                                    include_undated=True))
+        prefer = None
+        if not filters.has_dates and self.settings.recent_days:
+            prefer = replace(filters, since=today - timedelta(days=self.settings.recent_days),
+                             until=today, include_undated=False)
+        return filters, prefer
 
     def _run(
         self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn]
@@ -208,16 +221,16 @@ class Assistant:
         if history and needs_rewrite(question):
             standalone = self.backend.rewrite_question(history, question)
             timings["rewrite_s"] = time.perf_counter() - started
-        filters = self._filters_for(standalone, explicit, today)
+        filters, prefer = self._scope(standalone, explicit, today)
         self._ensure_built()
         mark = time.perf_counter()
-        passages = self.index.search(standalone, k, filters)
+        passages = self.index.search(standalone, k, filters, prefer)
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(
             question=question,
             text="",
             standalone_question=standalone,
-            filters=_describe_filters(filters),
+            filters=_describe_filters(filters, prefer),
             passages=passages,
             backend=self.backend.name,
         )
@@ -328,10 +341,11 @@ def _filter_text(filters: SearchFilters) -> str:
     return ", ".join(parts)
 
 
-def _describe_filters(filters: SearchFilters) -> dict[str, Any]:
+def _describe_filters(filters: SearchFilters, prefer: SearchFilters | None) -> dict[str, Any]:
     return {
         "sources": list(filters.sources),
         "since": filters.since.isoformat() if filters.since else None,
         "until": filters.until.isoformat() if filters.until else None,
         "include_undated": filters.include_undated,
+        "prefer_since": prefer.since.isoformat() if prefer and prefer.since else None,
     }

@@ -70,12 +70,16 @@ class NewsIndex:
 
     # -- reading -----------------------------------------------------------------------------
     def search(
-        self, query: str, k: int | None = None, filters: SearchFilters | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        prefer: SearchFilters | None = None,
     ) -> list[Passage]:
         if not query.strip():
             raise InputError("empty question: type some words to search for")
         self._ensure_keyword()
-        return self.retriever.search(query, k or self.settings.top_k, filters)
+        return self.retriever.search(query, k or self.settings.top_k, filters, prefer)
 
     def stats(self) -> dict[str, Any]:
         records = self.store.article_records()

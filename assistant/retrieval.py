@@ -53,14 +53,27 @@ class HybridRetriever:
         self.rrf_k = rrf_k
 
     def search(
-        self, query: str, k: int, filters: SearchFilters | None = None
+        self,
+        query: str,
+        k: int,
+        filters: SearchFilters | None = None,
+        prefer: SearchFilters | None = None,
     ) -> list[Passage]:
+        """Top ``k`` chunks for ``query`` within ``filters``.
+
+        ``prefer`` (e.g. the weeks before the reference date) runs the same two searches inside
+        a narrower scope and fuses them as extra rankings: preferred passages get a second vote,
+        yet a clearly better passage outside the scope can still win.
+        """
         filters = filters or SearchFilters()
         vector = self.embedder.embed_query(query)
         depth = max(self.candidates, k)
-        dense = self.store.query(vector, depth, filters)
-        lexical = self.keyword.search(query, depth, filters)
-        fused = reciprocal_rank_fusion([dense, lexical], self.rrf_k)[:k]
+        rankings = [self.store.query(vector, depth, filters),
+                    self.keyword.search(query, depth, filters)]
+        if prefer is not None:
+            rankings += [self.store.query(vector, depth, prefer),
+                         self.keyword.search(query, depth, prefer)]
+        fused = reciprocal_rank_fusion(rankings, self.rrf_k)[:k]
         self._fill_dense(fused, vector)
         return fused
 

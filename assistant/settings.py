@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(40, ge=1, le=1000, description="depth of each retriever before fusion")
     rrf_k: int = Field(60, ge=1, le=1000)
+    recent_days: int = Field(
+        14, ge=0, le=3650,
+        description="prefer articles of this many days before the reference date (0 = off)",
+    )
 
     # Answering
     backend: BackendName = "local"

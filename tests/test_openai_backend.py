@@ -6,14 +6,8 @@ Most tests use the in-process fixture server of ``openai_server.py``; the one ma
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
 import time
 import traceback
 import urllib.error
@@ -23,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llama_server import free_port, llama_server
 from openai_server import Behaviour, OpenAIFixtureServer, split_reply
 
 from assistant.backends.base import Message, Usage
@@ -87,12 +82,6 @@ def assert_no_key(error: BaseException, key: str = KEY) -> None:
 def assert_one_line(error: BaseException) -> None:
     assert "\n" not in str(error)
     assert str(error).strip() == str(error)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # Answers -------------------------------------------------------------------------------------
@@ -345,71 +334,11 @@ def test_fixture_serves_plain_json_and_models(server: OpenAIFixtureServer) -> No
 
 # llama.cpp's real server ---------------------------------------------------------------------
 
-SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context")
-
-# Runs ``python -m llama_cpp.server`` unchanged, after one tweak: weights are not repacked into
-# "extra" CPU buffers. The installed llama.cpp build repacks into AMX buffers when the CPU
-# advertises AMX, and on virtual machines that advertise it without enabling it the first
-# batched matmul dies on ``ldtilecfg`` (SIGSEGV, exit -11). Repacking only speeds up prompts.
-LAUNCH_LLAMA_SERVER = """
-import runpy, sys
-import llama_cpp.llama_cpp as C
-_defaults = C.llama_model_default_params
-def _no_repack():
-    params = _defaults()
-    params.use_extra_bufts = False
-    return params
-C.llama_model_default_params = _no_repack
-sys.argv[0] = "llama_cpp.server"
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
-
-
-def _wait_until_ready(proc: subprocess.Popen[bytes], url: str, log: Path, seconds: float) -> str:
-    """Poll ``/models`` until the server answers; return the id of the model it serves."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n{_tail(log)}")
-        with (
-            contextlib.suppress(OSError, urllib.error.URLError, ValueError, LookupError),
-            urllib.request.urlopen(f"{url}/models", timeout=2) as response,
-        ):
-            return str(json.load(response)["data"][0]["id"])
-        time.sleep(0.5)
-    pytest.fail(f"llama_cpp.server not ready after {seconds:g} s:\n{_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
 
 @pytest.mark.server
 @pytest.mark.llm
 def test_real_llama_cpp_server_answers_through_the_backend(tmp_path: Path) -> None:
-    missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"llama_cpp.server extras not installed ({', '.join(missing)}): "
-                    'pip install "llama-cpp-python[server]==0.3.36"')
-    from assistant.errors import ModelFileError
-    from assistant.model_files import ensure_local_model
-
-    try:
-        gguf = ensure_local_model(Settings().cache_dir)
-    except ModelFileError as exc:
-        pytest.skip(f"local model unavailable: {exc}")
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    log = tmp_path / "llama_server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH_LLAMA_SERVER, "--model", str(gguf),
-             "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "2048"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        served = _wait_until_ready(proc, url, log, seconds=60)
+    with llama_server(tmp_path / "llama_server.log") as (url, served):
         model = make_model(url, openai_model=served, openai_api_key=None,
                            request_timeout=120.0, max_retries=0)
         messages = [
@@ -421,10 +350,3 @@ def test_real_llama_cpp_server_answers_through_the_backend(tmp_path: Path) -> No
         answer = "".join(deltas)
         assert len(deltas) > 1, "expected a streamed answer in several deltas"
         assert "42" in answer, answer
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)

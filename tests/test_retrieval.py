@@ -90,3 +90,32 @@ def test_first_use_builds_from_default_corpus(tmp_path: Path) -> None:
     assert {e.phase for e in events} >= {"reading", "embedding"}
     assert index.ensure_built() is None  # already built: nothing to do
     assert index.search("US troops Iraq", k=1)[0].source == "Rudaw"
+
+
+def test_preferred_scope_breaks_ties_but_does_not_exclude(tmp_path: Path) -> None:
+    import json
+
+    corpus = tmp_path / "rates"
+    corpus.mkdir()
+    rows = [
+        {"title": f"Central bank raises interest rates in {year}", "published": f"{year}-07-14",
+         "url": f"https://example.com/rates-{year}", "source": "cnn.com",
+         "text": "The central bank raised its main interest rate by half a point to fight "
+                 "inflation, the governor said at a press conference."}
+        for year in (2019, 2022)
+    ]
+    (corpus / "rates.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    index = NewsIndex(make_settings(tmp_path))
+    index.ingest([corpus])
+    query = "central bank interest rate inflation"
+
+    def first(prefer: SearchFilters | None) -> str:
+        return index.search(query, k=2, prefer=prefer)[0].article_id
+
+    july_2022 = SearchFilters(since=date(2022, 7, 1), until=date(2022, 7, 20))
+    july_2019 = SearchFilters(since=date(2019, 7, 1), until=date(2019, 7, 20))
+    assert first(july_2022) == "https://example.com/rates-2022"
+    assert first(july_2019) == "https://example.com/rates-2019"
+    both = index.search(query, k=5, prefer=july_2022)
+    assert {p.article_id for p in both} == {"https://example.com/rates-2019",
+                                            "https://example.com/rates-2022"}

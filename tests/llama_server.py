@@ -1,0 +1,102 @@
+"""Start llama.cpp's real OpenAI-compatible server (``llama_cpp.server``) on loopback for tests."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context")
+
+# Runs ``python -m llama_cpp.server`` unchanged, after one tweak when llama.cpp was built with
+# AMX kernels: weights are not repacked into "extra" CPU buffers. On virtual machines that
+# advertise AMX without enabling it the first batched matmul dies on ``ldtilecfg`` (SIGSEGV);
+# ``assistant.backends.local`` applies the same guard to the in-process model.
+LAUNCH_LLAMA_SERVER = """
+import runpy, sys
+import llama_cpp
+import llama_cpp.llama_cpp as C
+if b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info():
+    _defaults = C.llama_model_default_params
+    def _no_repack():
+        params = _defaults()
+        params.use_extra_bufts = False
+        return params
+    C.llama_model_default_params = _no_repack
+sys.argv[0] = "llama_cpp.server"
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def local_gguf() -> Path:
+    """The packaged model file (assembled once per machine), or skip the test."""
+    from assistant.errors import ModelFileError
+    from assistant.model_files import ensure_local_model
+    from assistant.settings import Settings
+
+    try:
+        return ensure_local_model(Settings().cache_dir)
+    except ModelFileError as exc:
+        pytest.skip(f"local model unavailable: {exc}")
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def llama_server(log: Path, threads: int = 1, n_ctx: int = 2048) -> Iterator[tuple[str, str]]:
+    """Run the server with the local model; yields (base url ending in /v1, served model id)."""
+    missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"llama_cpp.server extras not installed ({', '.join(missing)}): "
+                    'pip install "llama-cpp-python[server]==0.3.36"')
+    gguf = local_gguf()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH_LLAMA_SERVER, "--model", str(gguf), "--host",
+             "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(n_ctx)],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 90
+        served = None
+        while served is None:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n{_tail(log)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server not ready after 90 s:\n{_tail(log)}")
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError, ValueError, LookupError),
+                urllib.request.urlopen(f"{url}/models", timeout=2) as response,
+            ):
+                served = str(json.load(response)["data"][0]["id"])
+            if served is None:
+                time.sleep(0.5)
+        yield url, served
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
