@@ -17,7 +17,7 @@ from assistant.errors import AssistantError
 from assistant.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from assistant.engine import Assistant, AnswerStream
+    from assistant.engine import AnswerStream, Assistant
 
 __all__ = [
     "Answer",

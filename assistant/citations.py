@@ -61,7 +61,8 @@ def parse_claims(text: str, valid: Sequence[int]) -> list[Claim]:
         kept = list(dict.fromkeys(n for n in numbers if n in valid_set))
         dropped = [n for n in numbers if n not in valid_set]
         if _ONLY_MARKERS.match(sentence) and claims:
-            # "... 2,500. [1]" puts the marker after the full stop: it belongs to the sentence before.
+            # "... 2,500. [1]" puts the marker after the full stop: it belongs to the
+            # sentence before.
             claims[-1].cited.extend(n for n in kept if n not in claims[-1].cited)
             claims[-1].dropped.extend(dropped)
             continue

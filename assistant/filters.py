@@ -50,7 +50,9 @@ class SearchFilters:
     def merged(self, other: SearchFilters) -> SearchFilters:
         """These filters, with ``other``'s date range where these have none."""
         if self.has_dates or not other.has_dates:
-            return self if other.sources == () else replace(self, sources=self.sources or other.sources)
+            if other.sources == ():
+                return self
+            return replace(self, sources=self.sources or other.sources)
         return replace(
             self,
             since=other.since,

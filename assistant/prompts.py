@@ -19,11 +19,14 @@ SYSTEM = (
     "gives you, never outside knowledge, and you cite the passage of every sentence."
 )
 
+# No "if the passages do not say, reply ..." clause: told that, the 1.5B local model refused
+# answerable questions (1 of 6 on the seed article) and refused no unanswerable one that the
+# code would not refuse anyway. Refusal is the code's job: a relevance gate before the model
+# and the support check after it (engine.py, verification.py).
 ANSWER_INSTRUCTIONS = (
-    "Answer the question using only the passages below. Write one to three short sentences. "
+    "Answer the question in one or two short sentences, using only the passages below. "
     "End every sentence with the number of the passage it comes from in square brackets, "
-    "like [1]. Say when it happened, using the dates in the passages. If the passages do not "
-    f"contain the answer, reply exactly: {REFUSAL}"
+    "like [1]. Mention the date of the passage when it is known."
 )
 
 PASSAGES_HEADING = "Passages:"
@@ -44,6 +47,10 @@ CHOICE_INSTRUCTIONS = (
 CLOSED_BOOK_CHOICE_INSTRUCTIONS = (
     "Pick the option that correctly answers the question about recent news. "
     "Reply with the letter of the option only."
+)
+CLOSED_BOOK_ANSWER_INSTRUCTIONS = (
+    "Answer the question about recent news from what you know, in one short sentence. "
+    f"If you do not know, reply exactly: {REFUSAL}"
 )
 OPTIONS_LABEL = "Options:"
 LETTERS = "ABCDEFGHIJ"
@@ -91,6 +98,13 @@ def choice_messages(
         f"{OPTIONS_LABEL}\n{options}"
     )
     return [Message("system", system), Message("user", user)]
+
+
+def closed_book_messages(question: str, today: date) -> list[Message]:
+    """A question with no passages: the closed-book baseline of news benchmarks."""
+    user = (f"{CLOSED_BOOK_ANSWER_INSTRUCTIONS}\n\n{TODAY_LABEL} {today.isoformat()}\n"
+            f"{QUESTION_LABEL} {question}")
+    return [Message("system", "You answer news quiz questions."), Message("user", user)]
 
 
 def _clip(text: str, words: int) -> str:

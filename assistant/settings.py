@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = Field(
         None,
-        validation_alias=AliasChoices("openai_api_key", "ASSISTANT_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        validation_alias=AliasChoices(
+            "openai_api_key", "ASSISTANT_OPENAI_API_KEY", "OPENAI_API_KEY"
+        ),
     )
     request_timeout: float = Field(60.0, gt=0, le=3600)
     max_retries: int = Field(3, ge=0, le=10)
@@ -159,20 +161,22 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
 
 def find_config_file(explicit: Path | None = None) -> Path | None:
     """The config file to use, or None. An explicitly named file must exist."""
-    named = explicit or (Path(os.environ["ASSISTANT_CONFIG"]) if os.environ.get("ASSISTANT_CONFIG") else None)
+    from_env = os.environ.get("ASSISTANT_CONFIG")
+    named = explicit or (Path(from_env) if from_env else None)
     if named is not None:
         named = named.expanduser()
         if not named.is_file():
             raise ConfigError(f"{named}: config file not found; check --config / ASSISTANT_CONFIG")
         return named
-    for candidate in (Path("assistant.toml"), platformdirs.user_config_path(APP_NAME) / "config.toml"):
+    user_file = platformdirs.user_config_path(APP_NAME) / "config.toml"
+    for candidate in (Path("assistant.toml"), user_file):
         if candidate.is_file():
             return candidate
     return None
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings from all sources; ``overrides`` (e.g. CLI flags) win. None values are ignored."""
+    """Build settings from all sources; ``overrides`` (e.g. CLI flags) win; None is ignored."""
     global _config_file_in_use
     _config_file_in_use = find_config_file(config_file)
     values = {key: value for key, value in overrides.items() if value is not None}

@@ -98,10 +98,10 @@ def test_chat_with_the_local_model(data_dir: Path) -> None:
         dimensions=(40, 160), encoding="utf-8", timeout=300,
     )
     try:
-        child.expect("you> ")
+        child.expect("you>")
         child.sendline("How many US troops remain in Iraq?")
         child.expect("Sources")
-        child.expect("you> ")
+        child.expect("you>")
         seen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before or "")
         assert "Rudaw" in seen
         child.sendline("/quit")

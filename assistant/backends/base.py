@@ -123,3 +123,10 @@ class Backend(ABC):
         today: date,
     ) -> int | None:
         """Index of the best choice given the passages (none: closed book), or None."""
+
+    def answer_closed_book(self, question: str, today: date) -> str:
+        """An answer from the model's own knowledge, no passages (a benchmark baseline).
+
+        "" when the backend has no knowledge of its own (the extractive backend).
+        """
+        return ""

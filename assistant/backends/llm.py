@@ -65,3 +65,10 @@ class LLMBackend(Backend):
             temperature=0.0,
         )
         return parse_choice(reply, choices)
+
+    def answer_closed_book(self, question: str, today: date) -> str:
+        return self.model.complete(
+            prompts.closed_book_messages(question, today),
+            max_tokens=self.settings.max_answer_tokens,
+            temperature=self.settings.temperature,
+        )

@@ -8,6 +8,7 @@ the tokens after that prefix, which is where most of the time of a CPU-only answ
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
@@ -46,6 +47,18 @@ class _LoadedModel:
 
 _MODELS: dict[tuple[str, int, int], _LoadedModel] = {}
 _MODELS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Freed by ``Llama.__del__`` during interpreter shutdown, llama-cpp-python finds its ctypes
+    # bindings already gone and prints "Exception ignored ... TypeError" after every script
+    # that used the model; closing while the interpreter is intact avoids it.
+    with _MODELS_LOCK:
+        for loaded in _MODELS.values():
+            with contextlib.suppress(Exception):
+                loaded.llama.close()
+        _MODELS.clear()
 
 
 def _load(path: Path, threads: int, n_ctx: int) -> _LoadedModel:

