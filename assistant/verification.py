@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 
 import numpy as np
 
@@ -25,6 +26,15 @@ _REFUSAL_PATTERNS = re.compile(
     r"not (?:mentioned|provided|stated|specified|available) in",
     re.IGNORECASE,
 )
+
+
+def _date_numbers(published: date | None) -> set[str]:
+    """The numbers of an article's date: answers are asked to say when things happened, and
+    "In an article of 10 March 2023" must not count as an invented figure."""
+    if published is None:
+        return set()
+    return numbers(published.isoformat()) | {str(published.day), str(published.month),
+                                              str(published.year)}
 
 
 def looks_like_refusal(text: str) -> bool:
@@ -48,7 +58,8 @@ class Verifier:
             sentences = source.sentences or [source.text]
             similarity = (claim_vectors @ self.embedder.embed(sentences).T).max(axis=1)
             evidence_terms = set(content_terms(f"{source.passage.title} {source.text}"))
-            evidence_numbers = numbers(source.text) | numbers(source.passage.title)
+            evidence_numbers = (numbers(source.text) | numbers(source.passage.title)
+                                | _date_numbers(source.passage.published))
             for i, claim in enumerate(claims):
                 terms = set(content_terms(claim.text))
                 lexical = len(terms & evidence_terms) / len(terms) if terms else 1.0

@@ -88,8 +88,8 @@ def summarise(rows: list[dict], label: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, help="index location (default: a temp dir "
-                        "for the seed corpus; the configured data_dir for RealTimeQA)")
+    parser.add_argument("--data-dir", type=Path, help="where the RealTimeQA index lives "
+                        "(default: the configured data_dir); the seed corpus uses a temp dir")
     parser.add_argument("--realtimeqa", type=Path, default=RTQA)
     parser.add_argument("--no-realtimeqa", action="store_true")
     parser.add_argument("--questions", type=int, default=20)
@@ -98,7 +98,7 @@ def main() -> int:
     args = parser.parse_args()
 
     overrides = {"backend": "local", "llm_threads": args.threads}
-    seed_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="answer-bench-"))
+    seed_dir = Path(tempfile.mkdtemp(prefix="answer-bench-"))
     assistant = Assistant(load_settings(data_dir=seed_dir, **overrides))
     started = time.perf_counter()
     assistant.backend.model.load()  # type: ignore[attr-defined]

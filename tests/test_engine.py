@@ -156,6 +156,28 @@ def test_multiple_choice(shared_index: NewsIndex) -> None:
     assert choice.index == 1 and choice.passages
 
 
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("B", 1), ("(C)", 2), ("Answer: D", 3), ("option b", 1),
+    ("The correct answer is:\nA. Mo Farah", 0), ("I think it is Eliud Kipchoge.", 1),
+    ("The answer is a runner from Kenya", None), ("The marathon was held in Berlin", None),
+])
+def test_parse_choice(reply: str, expected: int | None) -> None:
+    from assistant.backends.llm import parse_choice
+
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    assert parse_choice(reply, runners) == expected
+
+
+def test_a_reply_naming_no_option_falls_back_to_the_evidence(shared_index: NewsIndex) -> None:
+    question = "Who broke the marathon world record in Berlin?"
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    assistant, _ = make(shared_index, ["The marathon world record was broken in Berlin"])
+    assert assistant.choose(question, runners).index == 1  # the passage names Kipchoge
+    # Closed book there is no evidence: no pick rather than a guess.
+    assistant, _ = make(shared_index, ["The marathon world record was broken in Berlin"])
+    assert assistant.choose(question, runners, closed_book=True).index is None
+
+
 def test_empty_question_is_an_error(shared_index: NewsIndex) -> None:
     from assistant.errors import InputError
 

@@ -43,14 +43,17 @@ def test_seed_suite_passes_with_the_extractive_backend(tmp_path: Path) -> None:
     assert all(c["passed"] for c in data["thresholds"])
     check = data["thresholds"][0]
     assert set(check) == {"suite", "metric", "value", "op", "threshold", "passed"}
-    (suite,) = data["suites"]
-    assert suite["suite"] == "seed" and suite["collection"] == "eval-seed"
-    assert suite["cases"] == len(suite["results"]) >= 25
+    seed, news = sorted(data["suites"], key=lambda s: s["suite"] != "seed")
+    assert seed["suite"] == "seed" and seed["collection"] == "eval-seed"
+    assert seed["cases"] == len(seed["results"]) >= 25
+    # The cross-article suite: the right article first among ten look-alikes.
+    assert news["suite"] == "news" and news["passed"] and news["metrics"]["hit@1"] >= 0.9
     for failure in data["failures"]:
         assert set(failure) >= {"suite", "id", "question", "expected", "answer", "why"}
         assert failure["why"] and failure["passed"] is False
     markdown = report.read_text(encoding="utf-8")
-    assert "## Suite `seed`: passed" in markdown and "| answer_accuracy |" in markdown
+    assert "## Suite `seed`: passed" in markdown and "## Suite `news`: passed" in markdown
+    assert "| answer_accuracy |" in markdown
     assert "seed" in result.stderr  # the progress bar is on stderr
 
 
@@ -66,6 +69,16 @@ def test_seed_suite_passes_with_the_fake_backend(tmp_path: Path) -> None:
     # The suite has its own collection; the user's default one stays empty.
     assert result.collection == "eval-seed"
     assert NewsIndex(settings).store.count_chunks() == 0
+
+
+def test_news_suite_passes_with_the_fake_backend(tmp_path: Path) -> None:
+    result = run_suite(load_suite(ROOT / "evals" / "news.yaml"), make_settings(tmp_path,
+                                                                              backend="fake"))
+    assert result.passed, [(c.metric, c.value) for c in result.checks if not c.passed]
+    by_id = {o.case.id: o for o in result.outcomes}
+    # Time words and filters pick the one article of the right day / source.
+    assert by_id["yesterday"].rank == 1 and by_id["source-filter"].rank == 1
+    assert by_id["nothing-that-recent"].observed.refused
 
 
 def broken_suite(tmp_path: Path) -> Path:

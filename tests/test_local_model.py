@@ -66,6 +66,14 @@ def test_answers_from_passage_in_prompt(model: LocalChatModel) -> None:
     assert model.usage.completion_tokens is not None and 1 <= model.usage.completion_tokens <= 24
 
 
+def test_pick_replies_with_exactly_one_option(model: LocalChatModel) -> None:
+    quiz = [Message("user", "Which city hosted the 2022 Berlin Marathon? Reply in a full "
+                    "sentence.\nA. Paris\nB. Berlin\nC. Rome\nD. Oslo")]
+    # Asked for a sentence, the model would write prose; pick still yields one letter.
+    assert model.pick(quiz, "ABCD") == "B"
+    assert model.usage.completion_tokens == 1
+
+
 def test_prompt_token_count_matches_llama(model: LocalChatModel) -> None:
     messages = ask("The library opened in 1901.", "When did the library open?")
     model.complete(messages, max_tokens=1)

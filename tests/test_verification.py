@@ -70,3 +70,17 @@ def test_refusals_are_recognised(text: str) -> None:
 
 def test_facts_are_not_refusals() -> None:
     assert not looks_like_refusal(TROOPS)
+
+
+def test_the_articles_own_date_is_not_an_invented_number(verifier: Verifier) -> None:
+    from datetime import date
+
+    passage = Passage("d#0", "d", "Troops", "src", "", date(2023, 3, 10), TROOPS, 0, len(TROOPS))
+    dated = [ContextPassage(1, passage, TROOPS, [TROOPS], [1.0], [passage])]
+    (claim,) = verifier.check(
+        parse_claims("On 10 March 2023 the US cut its troops in Iraq to 2,500 [1].", [1]), dated)
+    assert claim.supported
+    # Another date is still a number the passage does not hold.
+    (wrong,) = verifier.check(
+        parse_claims("On 14 June 2019 the US cut its troops in Iraq to 2,500 [1].", [1]), dated)
+    assert wrong.support < claim.support

@@ -68,6 +68,14 @@ class ChatModel(ABC):
             self.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop)
         )
 
+    def pick(self, messages: Sequence[Message], options: Sequence[str]) -> str:
+        """A reply naming one of ``options`` (single letters), for multiple choice.
+
+        Models that can constrain their output (the local one) reply with exactly one option;
+        the default is a short free reply, which the caller parses.
+        """
+        return self.complete(messages, max_tokens=12, temperature=0.0)
+
 
 @dataclass
 class ContextPassage:

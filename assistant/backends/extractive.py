@@ -54,12 +54,17 @@ class ExtractiveBackend(Backend):
         self, question: str, choices: Sequence[str], passages: Sequence[ContextPassage],
         today: date,
     ) -> int | None:
-        evidence = set(content_terms(" ".join(p.text for p in passages)))
-        if not evidence:
-            return None
-        scores = []
-        for choice in choices:
-            terms = set(content_terms(choice))
-            scores.append(len(terms & evidence) / len(terms) if terms else 0.0)
-        best = max(scores)
-        return scores.index(best) if best > 0 and scores.count(best) == 1 else None
+        return evidence_choice(choices, passages)
+
+
+def evidence_choice(choices: Sequence[str], passages: Sequence[ContextPassage]) -> int | None:
+    """The option whose words the passages contain most (None on a tie or no evidence)."""
+    evidence = set(content_terms(" ".join(p.text for p in passages)))
+    if not evidence:
+        return None
+    scores = []
+    for choice in choices:
+        terms = set(content_terms(choice))
+        scores.append(len(terms & evidence) / len(terms) if terms else 0.0)
+    best = max(scores)
+    return scores.index(best) if best > 0 and scores.count(best) == 1 else None

@@ -8,6 +8,7 @@ from datetime import date
 
 from assistant import prompts
 from assistant.backends.base import AnswerRequest, Backend, ChatModel, ContextPassage, Turn, Usage
+from assistant.backends.extractive import evidence_choice
 from assistant.settings import Settings
 
 
@@ -18,7 +19,8 @@ def parse_choice(reply: str, choices: Sequence[str]) -> int | None:
     match = re.match(rf"^\W*(?:answer|option)?\s*:?\s*\(?([{letters}])\b", text, re.IGNORECASE)
     if match:
         return letters.index(match[1].upper())
-    match = re.search(rf"\b(?:answer|option) (?:is )?\(?([{letters}])\b", text, re.IGNORECASE)
+    # The letter itself is case-sensitive here: "the answer is a new law" names no option.
+    match = re.search(rf"\b(?i:answer|option)(?: (?i:is))?\s*:?\s*\(?([{letters}])\b", text)
     if match:
         return letters.index(match[1].upper())
     lowered = text.lower()
@@ -60,11 +62,11 @@ class LLMBackend(Backend):
         self, question: str, choices: Sequence[str], passages: Sequence[ContextPassage],
         today: date,
     ) -> int | None:
-        reply = self.model.complete(
-            prompts.choice_messages(question, choices, passages, today), max_tokens=8,
-            temperature=0.0,
-        )
-        return parse_choice(reply, choices)
+        messages = prompts.choice_messages(question, choices, passages, today)
+        reply = self.model.pick(messages, prompts.LETTERS[: len(choices)])
+        picked = parse_choice(reply, choices)
+        # A reply that names no option: the passages' evidence decides, if they have any.
+        return picked if picked is not None else evidence_choice(choices, passages)
 
     def answer_closed_book(self, question: str, today: date) -> str:
         return self.model.complete(

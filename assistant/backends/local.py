@@ -174,6 +174,28 @@ class LocalChatModel(ChatModel):
         temperature: float = 0.0,
         stop: Sequence[str] = (),
     ) -> Iterator[str]:
+        return self._generate(messages, max_tokens, temperature, stop)
+
+    def pick(self, messages: Sequence[Message], options: Sequence[str]) -> str:
+        # One token, biased so only the options can win: the 1.5B model otherwise answers
+        # "The correct answer is:" or restates the question in ~5% of quiz questions.
+        llama = self.llama
+        bias: dict[int, float] = {}
+        for option in options:
+            tokens = llama.tokenize(option.encode("utf-8"), add_bos=False, special=False)
+            if len(tokens) != 1:
+                return super().pick(messages, options)
+            bias[tokens[0]] = 100.0
+        return "".join(self._generate(messages, 1, 0.0, (), bias))
+
+    def _generate(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str],
+        logit_bias: dict[int, float] | None = None,
+    ) -> Iterator[str]:
         self.usage = Usage()
         self.load()
         loaded = self._loaded
@@ -204,6 +226,7 @@ class LocalChatModel(ChatModel):
                     max_tokens=max_tokens,
                     temperature=temperature,
                     stop=list(stop),
+                    logit_bias=logit_bias,
                     stream=True,
                 ),
             )
