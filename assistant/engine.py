@@ -178,7 +178,7 @@ class Assistant:
         passages = self.index.search(query, k or self.settings.top_k, scope, prefer)
         retrieved = time.perf_counter()
         context = build_context(query, passages, self.index.embedder,
-                                self.settings.context_tokens, _MAX_SOURCES)
+                                self.settings.choice_context_tokens, _MAX_SOURCES)
         index = self.backend.choose_option(question, choices, context, today)
         done = time.perf_counter()
         return Choice(index, passages, context, {

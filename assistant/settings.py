@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     backend: BackendName = "local"
     reference_date: date | None = Field(None, description="'today' for time words; default today")
     context_tokens: int = Field(320, ge=64, le=8000, description="budget of passages in prompts")
+    choice_context_tokens: int = Field(
+        560, ge=64, le=8000,
+        description="passage budget for multiple choice (one token is generated: room to read)",
+    )
+    choice_orders: int = Field(
+        4, ge=1, le=10,
+        description="option orders a scoring model reads per multiple-choice question (averaged)",
+    )
     max_answer_tokens: int = Field(160, ge=16, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     min_relevance: float = Field(

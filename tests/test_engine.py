@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date
 from pathlib import Path
 
@@ -154,6 +156,53 @@ def test_multiple_choice(shared_index: NewsIndex) -> None:
     choice = assistant.choose("Who broke the marathon world record in Berlin?",
                               ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"])
     assert choice.index == 1 and choice.passages
+
+
+def test_multiple_choice_has_its_own_context_budget(shared_index: NewsIndex) -> None:
+    question = "Who broke the marathon world record in Berlin?"
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    sizes = []
+    for budget in (64, 2000):
+        assistant, model = make(shared_index, ["B"], choice_context_tokens=budget,
+                                context_tokens=64)
+        assert assistant.choose(question, runners).index == 1
+        sizes.append(len(model.calls[0][-1].content))
+    assert sizes[0] < sizes[1]  # context_tokens (64 both times) does not limit it
+
+
+class LetterBiasedModel(FakeChatModel):
+    """Scores options like a small model: a strong pull to letter A, a weaker one to the truth."""
+
+    def __init__(self, truth: str) -> None:
+        super().__init__()
+        self.truth = truth
+        self.orders: list[list[str]] = []
+
+    def option_logprobs(self, messages, options):  # type: ignore[no-untyped-def]
+        listed = re.findall(r"^([A-D])\. (.+)$", messages[-1].content, re.MULTILINE)
+        self.orders.append([text for _, text in listed])
+        raw = [(2.0 if letter == "A" else 0.0) + (1.0 if text == self.truth else 0.0)
+               for letter, text in listed]
+        norm = math.log(sum(math.exp(x) for x in raw))
+        return [x - norm for x in raw]
+
+
+def test_multiple_choice_averages_option_orders_to_cancel_letter_bias(
+    shared_index: NewsIndex,
+) -> None:
+    question = "Who broke the marathon world record in Berlin?"
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    settings = shared_index.settings.model_copy(update={"choice_orders": 1})
+    model = LetterBiasedModel("Eliud Kipchoge")
+    biased = Assistant(settings, backend=LLMBackend(model, settings), index=shared_index)
+    assert biased.choose(question, runners).index == 0  # read once, letter A wins
+    settings = shared_index.settings.model_copy(update={"choice_orders": 4})
+    model = LetterBiasedModel("Eliud Kipchoge")
+    debiased = Assistant(settings, backend=LLMBackend(model, settings), index=shared_index)
+    assert debiased.choose(question, runners).index == 1
+    # Every option was shown in every position once, passages unchanged between orders.
+    assert [order[0] for order in model.orders] == runners[:4]
+    assert all(sorted(order) == sorted(runners) for order in model.orders)
 
 
 @pytest.mark.parametrize(("reply", "expected"), [

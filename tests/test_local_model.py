@@ -6,6 +6,7 @@ dir, and loaded once per test session.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -189,3 +190,35 @@ def test_abandoned_stream_is_ended_by_next_call(model: LocalChatModel) -> None:
     )
     with pytest.raises(BackendError, match="cut short by a newer request"):
         next(abandoned)
+
+
+def test_option_logprobs_score_the_options_and_reuse_the_cached_prefix(
+    model: LocalChatModel,
+) -> None:
+    passage = ("The 2022 Berlin Marathon was won by Eliud Kipchoge of Kenya, who ran 2:01:09 "
+               "and broke his own world record by 30 seconds. ") * 3
+
+    def quiz(options: list[str]) -> list[Message]:
+        listed = "\n".join(f"{letter}. {text}" for letter, text in zip("ABCD", options,
+                                                                       strict=True))
+        return [Message("user", f"Passage: {passage}\n\nWho won the 2022 Berlin Marathon? "
+                                f"Reply with the letter.\n{listed}")]
+
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    first = model.option_logprobs(quiz(runners), "ABCD")
+    assert first is not None and len(first) == 4
+    assert abs(sum(math.exp(x) for x in first) - 1.0) < 1e-6
+    assert max(range(4), key=first.__getitem__) == 1
+    assert model.usage.prompt_tokens is not None and model.usage.prompt_tokens > 60
+
+    before = prompt_tokens_evaluated(model)
+    rotated = model.option_logprobs(quiz(runners[1:] + runners[:1]), "ABCD")
+    assert rotated is not None and max(range(4), key=rotated.__getitem__) == 0
+    # Only the options after the shared passage were decoded again.
+    assert prompt_tokens_evaluated(model) - before < 30
+
+    # The KV cache stays consistent for ordinary generation afterwards.
+    reply = model.complete(ask("The bridge is 42 metres long.", "How long is the bridge?"),
+                           max_tokens=24, temperature=0.0)
+    assert "42" in reply
+    assert model.option_logprobs(quiz(runners), ["A", "Mo Farah"]) is None  # not one token

@@ -76,6 +76,16 @@ class ChatModel(ABC):
         """
         return self.complete(messages, max_tokens=12, temperature=0.0)
 
+    def option_logprobs(
+        self, messages: Sequence[Message], options: Sequence[str]
+    ) -> list[float] | None:
+        """Log-probabilities (normalised over ``options``) of each option as the next token.
+
+        None when the model cannot report them (remote endpoints differ too much in what
+        they expose); callers then fall back to ``pick``.
+        """
+        return None
+
 
 @dataclass
 class ContextPassage:

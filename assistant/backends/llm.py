@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -62,11 +63,39 @@ class LLMBackend(Backend):
         self, question: str, choices: Sequence[str], passages: Sequence[ContextPassage],
         today: date,
     ) -> int | None:
+        scores = self._choice_scores(question, choices, passages, today)
+        if scores is not None:
+            return max(range(len(choices)), key=scores.__getitem__)
         messages = prompts.choice_messages(question, choices, passages, today)
         reply = self.model.pick(messages, prompts.LETTERS[: len(choices)])
         picked = parse_choice(reply, choices)
         # A reply that names no option: the passages' evidence decides, if they have any.
         return picked if picked is not None else evidence_choice(choices, passages)
+
+    def _choice_scores(
+        self, question: str, choices: Sequence[str], passages: Sequence[ContextPassage],
+        today: date,
+    ) -> list[float] | None:
+        """Each option's probability averaged over rotations of the option order.
+
+        Small models favour some letters whatever they stand for; reading the options in
+        several orders and averaging cancels that bias. Only the options change between
+        the orders, so a model that caches the prompt prefix pays for the passages once.
+        None when the model cannot score options.
+        """
+        letters = prompts.LETTERS[: len(choices)]
+        totals = [0.0] * len(choices)
+        for shift in range(min(self.settings.choice_orders, len(choices))):
+            order = [(i + shift) % len(choices) for i in range(len(choices))]
+            messages = prompts.choice_messages(
+                question, [choices[i] for i in order], passages, today
+            )
+            logprobs = self.model.option_logprobs(messages, letters)
+            if logprobs is None:
+                return None
+            for position, i in enumerate(order):
+                totals[i] += math.exp(logprobs[position])
+        return totals
 
     def answer_closed_book(self, question: str, today: date) -> str:
         return self.model.complete(

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
+
 from assistant.backends.base import ChatModel, Message, Usage
 from assistant.errors import BackendError
 from assistant.model_files import ensure_local_model
@@ -33,16 +35,11 @@ class _LoadedModel:
     """One llama.cpp model and context, shared process-wide, plus who is using it."""
 
     llama: Llama
-    formatter: Jinja2ChatFormatter  # the GGUF's chat template, to count prompt tokens
+    formatter: Jinja2ChatFormatter  # the GGUF's chat template, rendered as llama-cpp-python does
     lock: threading.Lock = field(default_factory=threading.Lock)
     owner: int | None = None  # thread id holding ``lock``
     turn: int = 0  # bumped by every call; a call whose turn has passed must not touch the model
     active: Iterator[Any] | None = None  # llama's chunk stream of the current turn
-
-    def count_prompt_tokens(self, chat: list[dict[str, str]]) -> int:
-        # Same rendering and tokenisation as llama-cpp-python's template chat handler.
-        prompt = self.formatter(messages=cast(Any, chat)).prompt
-        return len(self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
 
 
 _MODELS: dict[tuple[str, int, int], _LoadedModel] = {}
@@ -179,14 +176,78 @@ class LocalChatModel(ChatModel):
     def pick(self, messages: Sequence[Message], options: Sequence[str]) -> str:
         # One token, biased so only the options can win: the 1.5B model otherwise answers
         # "The correct answer is:" or restates the question in ~5% of quiz questions.
-        llama = self.llama
-        bias: dict[int, float] = {}
-        for option in options:
-            tokens = llama.tokenize(option.encode("utf-8"), add_bos=False, special=False)
-            if len(tokens) != 1:
-                return super().pick(messages, options)
-            bias[tokens[0]] = 100.0
-        return "".join(self._generate(messages, 1, 0.0, (), bias))
+        ids = _option_tokens(self.llama, options)
+        if ids is None:
+            return super().pick(messages, options)
+        return "".join(self._generate(messages, 1, 0.0, (), dict.fromkeys(ids, 100.0)))
+
+    def option_logprobs(
+        self, messages: Sequence[Message], options: Sequence[str]
+    ) -> list[float] | None:
+        # llama-cpp-python reports logprobs only with logits_all=True, which keeps a
+        # context-sized logits matrix and slows every decode; reading the last position's
+        # logits after one decode of the prompt costs nothing extra.
+        self.usage = Usage()
+        self.load()
+        loaded = self._loaded
+        assert loaded is not None
+        llama = loaded.llama
+        ids = _option_tokens(llama, options)
+        if ids is None:
+            return None
+        tokens = self._prompt_tokens(loaded, messages)
+        turn = self._take_turn(loaded)
+        try:
+            # Reuse the KV cache for the prefix this prompt shares with the previous one (the
+            # passages, when only the order of the options changed); at least one token is
+            # decoded so that the logits belong to this prompt.
+            cached = llama.input_ids[: llama.n_tokens]
+            shared = 0
+            for a, b in zip(cached, tokens[:-1], strict=False):
+                if a != b:
+                    break
+                shared += 1
+            llama.n_tokens = shared
+            llama.eval(tokens[shared:])
+            from llama_cpp import llama_get_logits_ith
+
+            logits = np.ctypeslib.as_array(
+                llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),)
+            )
+            chosen = logits[ids].astype(np.float64)
+        except (ValueError, RuntimeError) as exc:
+            llama.reset()  # a failed decode leaves the cache in an unknown state
+            raise BackendError(
+                f"the local model failed ({_first_line(exc)}); try a shorter question, "
+                "or lower choice_context_tokens"
+            ) from None
+        finally:
+            if loaded.turn == turn:
+                loaded.owner = None
+                loaded.lock.release()
+        self.usage = Usage(prompt_tokens=len(tokens), completion_tokens=0)
+        top = chosen.max()
+        return list(chosen - top - np.log(np.exp(chosen - top).sum()))
+
+    def _prompt_tokens(self, loaded: _LoadedModel, messages: Sequence[Message]) -> list[int]:
+        """The chat rendered by the model's template and tokenised, checked against n_ctx."""
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        try:
+            result = loaded.formatter(messages=cast(Any, chat))
+        except Exception as exc:  # jinja2 errors have no common base worth importing
+            raise BackendError(
+                f"cannot format the chat for the local model ({_first_line(exc)})"
+            ) from None
+        tokens = loaded.llama.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
+        n_ctx = loaded.llama.n_ctx()
+        if len(tokens) >= n_ctx:
+            raise BackendError(
+                f"the prompt is {len(tokens)} tokens but the local model's context is {n_ctx}: "
+                "lower context_tokens or raise llm_context (ASSISTANT_LLM_CONTEXT)"
+            )
+        return list(tokens)
 
     def _generate(
         self,
@@ -201,18 +262,7 @@ class LocalChatModel(ChatModel):
         loaded = self._loaded
         assert loaded is not None
         chat = [{"role": m.role, "content": m.content} for m in messages]
-        try:
-            prompt_tokens = loaded.count_prompt_tokens(chat)
-        except Exception as exc:  # jinja2 errors have no common base worth importing
-            raise BackendError(
-                f"cannot format the chat for the local model ({_first_line(exc)})"
-            ) from None
-        n_ctx = loaded.llama.n_ctx()
-        if prompt_tokens >= n_ctx:
-            raise BackendError(
-                f"the prompt is {prompt_tokens} tokens but the local model's context is {n_ctx}: "
-                "lower context_tokens or raise llm_context (ASSISTANT_LLM_CONTEXT)"
-            )
+        prompt_tokens = len(self._prompt_tokens(loaded, messages))
         self.usage = Usage(prompt_tokens=prompt_tokens)
 
         turn = self._take_turn(loaded)
@@ -283,6 +333,17 @@ def _close(iterator: Iterator[Any]) -> None:
     close = getattr(iterator, "close", None)
     if close is not None:
         close()
+
+
+def _option_tokens(llama: Llama, options: Sequence[str]) -> list[int] | None:
+    """The token of each option (letters), or None when one is not a single token."""
+    ids = []
+    for option in options:
+        tokens = llama.tokenize(option.encode("utf-8"), add_bos=False, special=False)
+        if len(tokens) != 1:
+            return None
+        ids.append(tokens[0])
+    return ids
 
 
 def _count_tokens(llama: Llama, text: str) -> int:
