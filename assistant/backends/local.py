@@ -201,12 +201,7 @@ class LocalChatModel(ChatModel):
             # Reuse the KV cache for the prefix this prompt shares with the previous one (the
             # passages, when only the order of the options changed); at least one token is
             # decoded so that the logits belong to this prompt.
-            cached = llama.input_ids[: llama.n_tokens]
-            shared = 0
-            for a, b in zip(cached, tokens[:-1], strict=False):
-                if a != b:
-                    break
-                shared += 1
+            shared = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens], tokens[:-1])
             llama.n_tokens = shared
             llama.eval(tokens[shared:])
             from llama_cpp import llama_get_logits_ith

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from assistant.errors import InputError
 from assistant.evals.scoring import SUITE_METRICS
 from assistant.settings import packaged_path
+
+M = TypeVar("M", bound=BaseModel)
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 
@@ -105,6 +107,14 @@ class Suite(BaseModel):
         return {**self.thresholds, **self.backend_thresholds.get(backend, {})}
 
 
+def _validated(model: type[M], data: Any, where: str) -> M:
+    """``data`` as ``model``, or an InputError naming ``where`` and the first problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{where}: {_describe(exc)}") from None
+
+
 def _describe(exc: ValidationError) -> str:
     """The first validation error, as a short phrase."""
     err = exc.errors()[0]
@@ -139,10 +149,7 @@ def load_suite(path: Path) -> Suite:
         raise InputError(f"{where}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping with 'thresholds' and 'cases'")
-    try:
-        head = _SuiteHead.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(f"{path}: {_describe(exc)}") from None
+    head = _validated(_SuiteHead, data, str(path))
     _check_metrics(list(head.thresholds), str(path))
     for backend, overrides in head.backend_thresholds.items():
         _check_metrics(list(overrides), f"{path}: backend_thresholds.{backend}")
@@ -155,10 +162,7 @@ def load_suite(path: Path) -> Suite:
             label = f"case '{raw['id']}'"
         if not isinstance(raw, dict):
             raise InputError(f"{path}: {label}: expected a mapping of fields")
-        try:
-            case = EvalCase.model_validate(raw)
-        except ValidationError as exc:
-            raise InputError(f"{path}: {label}: {_describe(exc)}") from None
+        case = _validated(EvalCase, raw, f"{path}: {label}")
         if case.id in seen:
             raise InputError(f"{path}: {label}: duplicate id")
         seen.add(case.id)
