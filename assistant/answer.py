@@ -4,9 +4,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.documents import Passage
+from assistant.filters import SearchFilters
+
+if TYPE_CHECKING:
+    from assistant.index import NewsIndex
+
+
+@dataclass(frozen=True)
+class RetrievalTrace:
+    """The search an answer made: its query, the filters it searched within, and the scope it
+    preferred inside them (e.g. the weeks before the reference date). Repeat it with
+    :meth:`search` (a benchmark measures retrieval deeper than the answer read)."""
+
+    query: str
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    prefer: SearchFilters | None = None
+
+    def search(self, index: NewsIndex, k: int) -> list[Passage]:
+        return index.search(self.query, k, self.filters, self.prefer)
+
+    def to_dict(self) -> dict[str, Any]:
+        f, prefer = self.filters, self.prefer
+        return {
+            "sources": list(f.sources),
+            "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None,
+            "include_undated": f.include_undated,
+            "prefer_since": prefer.since.isoformat() if prefer and prefer.since else None,
+        }
 
 
 @dataclass
@@ -44,7 +72,7 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # sentences no passage supports
     timings: dict[str, float] = field(default_factory=dict)
     standalone_question: str = ""  # the question after rewriting a follow-up
-    filters: dict[str, Any] = field(default_factory=dict)  # source/date filters applied
+    retrieval: RetrievalTrace | None = None  # the search behind the answer
     passages: list[Passage] = field(default_factory=list)  # what retrieval returned
     reason: str = ""  # why the assistant refused
     stopped: bool = False  # the user interrupted generation
@@ -60,7 +88,7 @@ class Answer:
             "unsupported": self.unsupported,
             "citations": [c.to_dict() for c in self.citations],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
-            "filters": self.filters,
+            "filters": self.retrieval.to_dict() if self.retrieval else {},
             "backend": self.backend,
             "stopped": self.stopped,
         }

@@ -11,12 +11,12 @@ import contextlib
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from assistant import prompts
-from assistant.answer import Answer
+from assistant.answer import Answer, RetrievalTrace
 from assistant.backends import AnswerRequest, Backend, ContextPassage, Turn, create_backend
 from assistant.citations import parse_claims, renumber
 from assistant.context import best_relevance, build_context
@@ -35,7 +35,7 @@ _FOLLOW_UP = re.compile(
     r"the same|what about|how about|and|also|else|instead|before that|after that)\b",
     re.IGNORECASE,
 )
-_MAX_SOURCES = 4
+MAX_SOURCES = 4
 
 
 class _Stop(Exception):
@@ -44,16 +44,6 @@ class _Stop(Exception):
 
 def needs_rewrite(question: str) -> bool:
     return len(question.split()) <= 5 or bool(_FOLLOW_UP.search(question))
-
-
-@dataclass
-class Choice:
-    """A multiple-choice pick, with what it was based on."""
-
-    index: int | None
-    passages: list[Passage] = field(default_factory=list)
-    context: list[ContextPassage] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 class AnswerStream:
@@ -100,15 +90,14 @@ class Assistant:
         build_progress: ProgressCallback | None = None,
         **overrides: Any,
     ) -> None:
-        self.settings = settings or load_settings(**overrides)
-        if settings is not None and overrides:
-            self.settings = settings.model_copy(update=overrides)
+        self.settings = (settings.updated(**overrides) if settings is not None
+                         else load_settings(**overrides))
         self.index = index or NewsIndex(self.settings)
         self._backend = backend if isinstance(backend, Backend) else None
         self._backend_name = backend if isinstance(backend, str) else None
         self._build_progress = build_progress
         self._built = False
-        self.verifier = Verifier(self.index.embedder, self.settings.min_support)
+        self.verifier = Verifier(self.index.embedder, self.settings.answer.min_support)
 
     @property
     def backend(self) -> Backend:
@@ -145,46 +134,16 @@ class Assistant:
             raise InputError(f"--since {since} is after --until {until}; swap them")
         filters = SearchFilters.make(source, since, until)
         today = reference_date or self.settings.today
-        return AnswerStream(
-            self._run(question, k or self.settings.top_k, filters, today, list(history or []))
-        )
+        k = k or self.settings.retrieval.top_k
+        return AnswerStream(self._run(question, k, filters, today, list(history or [])))
 
     def search(
-        self, query: str, *, k: int | None = None, filters: SearchFilters | None = None
+        self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
+        prefer: SearchFilters | None = None,
     ) -> list[Passage]:
+        """Passages for ``query`` within ``filters``, ranking ``prefer``'s scope higher."""
         self._ensure_built()
-        return self.index.search(query, k, filters)
-
-    def choose(
-        self,
-        question: str,
-        choices: Sequence[str],
-        *,
-        reference_date: date | None = None,
-        k: int | None = None,
-        filters: SearchFilters | None = None,
-        closed_book: bool = False,
-    ) -> Choice:
-        """Pick one of ``choices`` (a news quiz); ``closed_book`` gives the model no passages."""
-        started = time.perf_counter()
-        today = reference_date or self.settings.today
-        if closed_book:
-            index = self.backend.choose_option(question, choices, [], today)
-            return Choice(index, timings={"total_s": time.perf_counter() - started})
-        self._ensure_built()
-        scope, prefer = self._scope(question, filters or SearchFilters(), today)
-        # The options name the entities the answer is about: they sharpen retrieval a lot.
-        query = f"{question} {' '.join(choices)}"
-        passages = self.index.search(query, k or self.settings.top_k, scope, prefer)
-        retrieved = time.perf_counter()
-        context = build_context(query, passages, self.index.embedder,
-                                self.settings.choice_context_tokens, _MAX_SOURCES)
-        index = self.backend.choose_option(question, choices, context, today)
-        done = time.perf_counter()
-        return Choice(index, passages, context, {
-            "retrieve_s": retrieved - started, "generate_s": done - retrieved,
-            "total_s": done - started,
-        })
+        return self.index.search(query, k, filters, prefer)
 
     # -- the pipeline ------------------------------------------------------------------------
     def _ensure_built(self) -> None:
@@ -192,10 +151,9 @@ class Assistant:
             self.index.ensure_built(self._build_progress)
             self._built = True
 
-    def _scope(
-        self, question: str, explicit: SearchFilters, today: date
-    ) -> tuple[SearchFilters, SearchFilters | None]:
-        """The filters to search within, and the scope to prefer inside them.
+    def scope(self, question: str, explicit: SearchFilters, today: date) -> RetrievalTrace:
+        """The search a question gets: the filters to search within, and the scope to prefer
+        inside them.
 
         Time words in the question become a date range (undated articles stay eligible, as
         the wording is only a hint). Without any date range, news questions are about recent
@@ -207,10 +165,11 @@ class Assistant:
             filters = explicit.merged(SearchFilters(since=inferred.since, until=inferred.until,
                                                     include_undated=True))
         prefer = None
-        if not filters.has_dates and self.settings.recent_days:
-            prefer = replace(filters, since=today - timedelta(days=self.settings.recent_days),
-                             until=today, include_undated=False)
-        return filters, prefer
+        recent = self.settings.retrieval.recent_days
+        if not filters.has_dates and recent:
+            prefer = replace(filters, since=today - timedelta(days=recent), until=today,
+                             include_undated=False)
+        return RetrievalTrace(question, filters, prefer)
 
     def _run(
         self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn]
@@ -221,21 +180,21 @@ class Assistant:
         if history and needs_rewrite(question):
             standalone = self.backend.rewrite_question(history, question)
             timings["rewrite_s"] = time.perf_counter() - started
-        filters, prefer = self._scope(standalone, explicit, today)
+        trace = self.scope(standalone, explicit, today)
         self._ensure_built()
         mark = time.perf_counter()
-        passages = self.index.search(standalone, k, filters, prefer)
+        passages = trace.search(self.index, k)
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(
             question=question,
             text="",
             standalone_question=standalone,
-            filters=_describe_filters(filters, prefer),
+            retrieval=trace,
             passages=passages,
             backend=self.backend.name,
         )
 
-        reason = self._irrelevant(standalone, passages, filters)
+        reason = self._irrelevant(standalone, passages, trace.filters)
         if reason:
             answer.refused, answer.reason, answer.text = True, reason, prompts.REFUSAL
             timings["total_s"] = time.perf_counter() - started
@@ -246,29 +205,25 @@ class Assistant:
 
         mark = time.perf_counter()
         context = build_context(standalone, passages, self.index.embedder,
-                                self.settings.context_tokens, _MAX_SOURCES)
+                                self.settings.answer.context_tokens, MAX_SOURCES)
         timings["context_s"] = time.perf_counter() - mark
         request = AnswerRequest(standalone, context, today, history)
-        generation = self.backend.stream_answer(request)
         pieces: list[str] = []
         mark = time.perf_counter()
-        try:
-            for delta in generation:
-                if not pieces:
-                    timings["first_token_s"] = time.perf_counter() - started
-                pieces.append(delta)
-                yield delta
-        except _Stop:
-            answer.stopped = True
-        finally:
-            close = getattr(generation, "close", None)
-            if close:
-                close()
+        with self.backend.stream_answer(request) as completion:
+            try:
+                for delta in completion:
+                    if not pieces:
+                        timings["first_token_s"] = time.perf_counter() - started
+                    pieces.append(delta)
+                    yield delta
+            except _Stop:
+                answer.stopped = True
         timings["generate_s"] = time.perf_counter() - mark
-        usage = getattr(self.backend, "usage", None)
-        if usage is not None and usage.prompt_tokens is not None:
+        usage = completion.usage
+        if usage.prompt_tokens is not None:
             timings["prompt_tokens"] = float(usage.prompt_tokens)
-        if usage is not None and usage.completion_tokens:
+        if usage.completion_tokens:
             timings["completion_tokens"] = float(usage.completion_tokens)
             if timings["generate_s"] > 0:
                 timings["tokens_per_s"] = usage.completion_tokens / timings["generate_s"]
@@ -287,7 +242,7 @@ class Assistant:
                 return f"no article matches the filters ({_filter_text(filters)})"
             return "the index has no articles"
         dense, coverage = best_relevance(question, passages)
-        if dense < self.settings.min_relevance and coverage < 0.5:
+        if dense < self.settings.answer.min_relevance and coverage < 0.5:
             return (f"no passage is about the question (best similarity {dense:.2f}, "
                     f"{coverage:.0%} of its words found)")
         return ""
@@ -339,13 +294,3 @@ def _filter_text(filters: SearchFilters) -> str:
     if filters.until:
         parts.append(f"until {filters.until}")
     return ", ".join(parts)
-
-
-def _describe_filters(filters: SearchFilters, prefer: SearchFilters | None) -> dict[str, Any]:
-    return {
-        "sources": list(filters.sources),
-        "since": filters.since.isoformat() if filters.since else None,
-        "until": filters.until.isoformat() if filters.until else None,
-        "include_undated": filters.include_undated,
-        "prefer_since": prefer.since.isoformat() if prefer and prefer.since else None,
-    }

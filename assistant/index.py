@@ -25,14 +25,15 @@ class NewsIndex:
         self.embedder = embedder or load_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dim)
         self.keyword = KeywordIndex(settings.data_dir / "bm25" / self._keyword_dir_name())
+        retrieval = settings.retrieval
         self.retriever = HybridRetriever(
-            self.store, self.keyword, self.embedder, settings.candidates, settings.rrf_k
+            self.store, self.keyword, self.embedder, retrieval.candidates, retrieval.rrf_k
         )
 
     def _keyword_dir_name(self) -> str:
         s = self.settings
-        where = f"{s.chroma_host}-{s.chroma_port}-" if s.chroma_host else ""
-        return f"{where}{s.collection}"
+        where = f"{s.store.host}-{s.store.port}-" if s.store.host else ""
+        return f"{where}{s.store.collection}"
 
     # -- writing -----------------------------------------------------------------------------
     def ingest(
@@ -79,7 +80,7 @@ class NewsIndex:
         if not query.strip():
             raise InputError("empty question: type some words to search for")
         self._ensure_keyword()
-        return self.retriever.search(query, k or self.settings.top_k, filters, prefer)
+        return self.retriever.search(query, k or self.settings.retrieval.top_k, filters, prefer)
 
     def stats(self) -> dict[str, Any]:
         records = self.store.article_records()
@@ -95,9 +96,9 @@ class NewsIndex:
             "date_range": [dates[0].isoformat(), dates[-1].isoformat()] if dates else None,
             "undated": sum(1 for r in records.values() if r.published is None),
             "disk_bytes": _disk_bytes(self.settings.data_dir),
-            "collection": self.settings.collection,
-            "store": (f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
-                      if self.settings.chroma_host else f"embedded {self.settings.chroma_dir}"),
+            "collection": self.settings.store.collection,
+            "store": (f"chroma server {self.settings.store.host}:{self.settings.store.port}"
+                      if self.settings.store.host else f"embedded {self.settings.chroma_dir}"),
         }
 
     # -- keyword index upkeep -----------------------------------------------------------------

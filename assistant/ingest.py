@@ -102,7 +102,7 @@ class Ingestor:
         self.store = store
         self.embedder = embedder
         self.batch_chunks = batch_chunks
-        self.salt = f"{embedder.name}/{settings.chunk_size}/{settings.chunk_overlap}"
+        self.salt = f"{embedder.name}/{settings.ingest.chunk_size}/{settings.ingest.chunk_overlap}"
 
     def run(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:
         started = time.perf_counter()
@@ -118,7 +118,7 @@ class Ingestor:
         clean_files: set[str] = set()
 
         resolved = [p.expanduser().resolve() for p in paths]
-        for result in read_paths(resolved, self.settings.fallback_encoding):
+        for result in read_paths(resolved, self.settings.ingest.fallback_encoding):
             report.files += 1
             report.rejected.extend(result.rejected)
             report.warnings.extend(result.warnings)
@@ -193,7 +193,7 @@ class Ingestor:
         notify(IngestProgress("embedding", total, 0, 0))
         if not pending:
             return
-        chunker = Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
+        chunker = Chunker(self.settings.ingest.chunk_size, self.settings.ingest.chunk_overlap)
         batch: list[tuple[Article, str, list]] = []
         batch_size = 0
         done = 0

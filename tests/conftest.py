@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant.settings import Settings, load_settings
+
+# Rich reads the terminal width when the CLI's consoles are created: fix it for every test.
+os.environ.setdefault("COLUMNS", "160")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "rudaw-us-troops-iraq-2500.md"
@@ -113,3 +118,30 @@ def benchmarks_dir(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (shared benchmark data not available here)")
     return path
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str, data_dir: Path | None = None,
+           env: Mapping[str, str | None] | None = None) -> CliResult:
+    """Run the ``assistant`` command in this process (Typer's CliRunner).
+
+    An exception that escapes the command is re-raised: a user would have seen a traceback.
+    """
+    from typer.testing import CliRunner
+
+    from assistant.cli.main import app
+
+    full_env: dict[str, str | None] = {"NO_COLOR": "1"}
+    if data_dir is not None:
+        full_env["ASSISTANT_DATA_DIR"] = str(data_dir)
+    full_env.update(env or {})
+    result = CliRunner().invoke(app, list(args), env=full_env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliResult(result.exit_code, result.stdout, result.stderr)

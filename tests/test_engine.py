@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +19,7 @@ SEED_TITLE = "US reduces troop numbers in Iraq to 2,500: Pentagon"
 
 
 def make(index: NewsIndex, replies: list[str] | None = None, **overrides: object):
-    settings = index.settings.model_copy(update=overrides)
+    settings = index.settings.updated(**overrides)
     model = FakeChatModel(replies)
     return Assistant(settings, backend=LLMBackend(model, settings), index=index), model
 
@@ -97,7 +95,9 @@ def test_time_words_become_date_filters(shared_index: NewsIndex) -> None:
     assistant, _ = make(shared_index)
     july = assistant.ask("What happened to interest rates last week?",
                          reference_date=date(2022, 7, 20))
-    assert july.filters["since"] == "2022-07-13" and july.filters["until"] == "2022-07-20"
+    assert july.retrieval is not None
+    window = july.retrieval.filters
+    assert (window.since, window.until) == (date(2022, 7, 13), date(2022, 7, 20))
     assert not july.refused
     assert july.citations[0].title == "Central bank raises interest rates"
     later = assistant.ask("What happened to interest rates last week?",
@@ -149,82 +149,6 @@ def test_extractive_backend(shared_index: NewsIndex) -> None:
     answer = assistant.ask("How many US troops remain in Iraq?")
     assert "2,500" in answer.text and answer.citations[0].title == SEED_TITLE
     assert assistant.ask("What is the capital of France?").refused
-
-
-def test_multiple_choice(shared_index: NewsIndex) -> None:
-    assistant, _ = make(shared_index)
-    choice = assistant.choose("Who broke the marathon world record in Berlin?",
-                              ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"])
-    assert choice.index == 1 and choice.passages
-
-
-def test_multiple_choice_has_its_own_context_budget(shared_index: NewsIndex) -> None:
-    question = "Who broke the marathon world record in Berlin?"
-    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
-    sizes = []
-    for budget in (64, 2000):
-        assistant, model = make(shared_index, ["B"], choice_context_tokens=budget,
-                                context_tokens=64)
-        assert assistant.choose(question, runners).index == 1
-        sizes.append(len(model.calls[0][-1].content))
-    assert sizes[0] < sizes[1]  # context_tokens (64 both times) does not limit it
-
-
-class LetterBiasedModel(FakeChatModel):
-    """Scores options like a small model: a strong pull to letter A, a weaker one to the truth."""
-
-    def __init__(self, truth: str) -> None:
-        super().__init__()
-        self.truth = truth
-        self.orders: list[list[str]] = []
-
-    def option_logprobs(self, messages, options):  # type: ignore[no-untyped-def]
-        listed = re.findall(r"^([A-D])\. (.+)$", messages[-1].content, re.MULTILINE)
-        self.orders.append([text for _, text in listed])
-        raw = [(2.0 if letter == "A" else 0.0) + (1.0 if text == self.truth else 0.0)
-               for letter, text in listed]
-        norm = math.log(sum(math.exp(x) for x in raw))
-        return [x - norm for x in raw]
-
-
-def test_multiple_choice_averages_option_orders_to_cancel_letter_bias(
-    shared_index: NewsIndex,
-) -> None:
-    question = "Who broke the marathon world record in Berlin?"
-    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
-    settings = shared_index.settings.model_copy(update={"choice_orders": 1})
-    model = LetterBiasedModel("Eliud Kipchoge")
-    biased = Assistant(settings, backend=LLMBackend(model, settings), index=shared_index)
-    assert biased.choose(question, runners).index == 0  # read once, letter A wins
-    settings = shared_index.settings.model_copy(update={"choice_orders": 4})
-    model = LetterBiasedModel("Eliud Kipchoge")
-    debiased = Assistant(settings, backend=LLMBackend(model, settings), index=shared_index)
-    assert debiased.choose(question, runners).index == 1
-    # Every option was shown in every position once, passages unchanged between orders.
-    assert [order[0] for order in model.orders] == runners[:4]
-    assert all(sorted(order) == sorted(runners) for order in model.orders)
-
-
-@pytest.mark.parametrize(("reply", "expected"), [
-    ("B", 1), ("(C)", 2), ("Answer: D", 3), ("option b", 1),
-    ("The correct answer is:\nA. Mo Farah", 0), ("I think it is Eliud Kipchoge.", 1),
-    ("The answer is a runner from Kenya", None), ("The marathon was held in Berlin", None),
-])
-def test_parse_choice(reply: str, expected: int | None) -> None:
-    from assistant.backends.llm import parse_choice
-
-    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
-    assert parse_choice(reply, runners) == expected
-
-
-def test_a_reply_naming_no_option_falls_back_to_the_evidence(shared_index: NewsIndex) -> None:
-    question = "Who broke the marathon world record in Berlin?"
-    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
-    assistant, _ = make(shared_index, ["The marathon world record was broken in Berlin"])
-    assert assistant.choose(question, runners).index == 1  # the passage names Kipchoge
-    # Closed book there is no evidence: no pick rather than a guess.
-    assistant, _ = make(shared_index, ["The marathon world record was broken in Berlin"])
-    assert assistant.choose(question, runners, closed_book=True).index is None
 
 
 def test_empty_question_is_an_error(shared_index: NewsIndex) -> None:

@@ -57,46 +57,48 @@ def prompt_tokens_evaluated(model: LocalChatModel) -> int:
 
 
 def test_answers_from_passage_in_prompt(model: LocalChatModel) -> None:
-    reply = model.complete(
+    completion = model.generate(
         ask("The bridge is 42 metres long.", "How long is the bridge?"),
         max_tokens=24,
         temperature=0.0,
     )
-    assert "42" in reply
-    assert model.usage.prompt_tokens is not None and model.usage.prompt_tokens > 20
-    assert model.usage.completion_tokens is not None and 1 <= model.usage.completion_tokens <= 24
+    assert "42" in completion.text()
+    usage = completion.usage
+    assert usage.prompt_tokens is not None and usage.prompt_tokens > 20
+    assert usage.completion_tokens is not None and 1 <= usage.completion_tokens <= 24
 
 
-def test_pick_replies_with_exactly_one_option(model: LocalChatModel) -> None:
+def test_scoring_the_first_token_reads_exactly_one_option(model: LocalChatModel) -> None:
     quiz = [Message("user", "Which city hosted the 2022 Berlin Marathon? Reply in a full "
                     "sentence.\nA. Paris\nB. Berlin\nC. Rome\nD. Oslo")]
-    # Asked for a sentence, the model would write prose; pick still yields one letter.
-    assert model.pick(quiz, "ABCD") == "B"
-    assert model.usage.completion_tokens == 1
+    # Asked for a sentence, the model would write prose; scoring still ranks the letters.
+    scores = model.score_next_token(quiz, "ABCD")
+    assert scores is not None and max(range(4), key=scores.logprobs.__getitem__) == 1
+    assert scores.usage.completion_tokens == 0
 
 
 def test_prompt_token_count_matches_llama(model: LocalChatModel) -> None:
     messages = ask("The library opened in 1901.", "When did the library open?")
-    model.complete(messages, max_tokens=1)
+    completion = model.generate(messages, max_tokens=1)
+    completion.text()
     reference = model.llama.create_chat_completion(
         [{"role": m.role, "content": m.content} for m in messages], max_tokens=1, temperature=0.0
     )
-    assert model.usage.prompt_tokens == reference["usage"]["prompt_tokens"]
+    assert completion.usage.prompt_tokens == reference["usage"]["prompt_tokens"]
 
 
 def test_streaming_yields_several_deltas(model: LocalChatModel) -> None:
-    deltas = list(
-        model.stream(
-            [Message("user", "Count from 1 to 10, separated by commas.")],
-            max_tokens=20,
-            temperature=0.0,
-        )
+    completion = model.generate(
+        [Message("user", "Count from 1 to 10, separated by commas.")],
+        max_tokens=20,
+        temperature=0.0,
     )
+    deltas = list(completion)
     assert len(deltas) >= 5
     assert all(isinstance(d, str) and d for d in deltas)
     assert "1" in "".join(deltas)
-    assert model.usage.completion_tokens is not None
-    assert len(deltas) <= model.usage.completion_tokens <= 20
+    assert completion.usage.completion_tokens is not None
+    assert len(deltas) <= completion.usage.completion_tokens <= 20
 
 
 def test_stop_sequence_ends_reply(model: LocalChatModel) -> None:
@@ -109,16 +111,18 @@ def test_stop_sequence_ends_reply(model: LocalChatModel) -> None:
 
 
 def test_closing_stream_early_stops_generation(model: LocalChatModel) -> None:
-    stream = model.stream(
+    completion = model.generate(
         [Message("user", "Count from 1 to 300, separated by commas.")], max_tokens=400
     )
+    stream = iter(completion)
     first = [next(stream) for _ in range(3)]
     evaluated = model.llama.n_tokens
     started = time.perf_counter()
-    stream.close()  # type: ignore[attr-defined]
+    completion.close()
     assert time.perf_counter() - started < 0.5
     assert model.llama.n_tokens == evaluated  # nothing decoded after the close
-    assert model.usage.completion_tokens is not None and model.usage.completion_tokens <= 5
+    used = completion.usage.completion_tokens
+    assert used is not None and used <= 5
     assert "".join(first)
     # The shared model is free and consistent again.
     assert "42" in model.complete(
@@ -135,10 +139,12 @@ def test_shared_prompt_prefix_is_not_evaluated_again(model: LocalChatModel) -> N
     second = [Message("system", instructions), Message("user", "[1] Snow fell on Friday. When?")]
     model.complete(first, max_tokens=4)
     before = prompt_tokens_evaluated(model)
-    model.complete(second, max_tokens=4)
+    completion = model.generate(second, max_tokens=4)
+    completion.text()
     decoded = prompt_tokens_evaluated(model) - before
-    assert model.usage.prompt_tokens is not None and model.usage.prompt_tokens > 100
-    assert decoded < model.usage.prompt_tokens / 3
+    prompt_tokens = completion.usage.prompt_tokens
+    assert prompt_tokens is not None and prompt_tokens > 100
+    assert decoded < prompt_tokens / 3
 
 
 def test_second_instance_reuses_loaded_model(model: LocalChatModel, settings: Settings) -> None:
@@ -182,7 +188,7 @@ def test_calls_from_two_threads_are_serialised(model: LocalChatModel, settings: 
 
 
 def test_abandoned_stream_is_ended_by_next_call(model: LocalChatModel) -> None:
-    abandoned = model.stream([Message("user", "Count from 1 to 300.")], max_tokens=400)
+    abandoned = iter(model.generate([Message("user", "Count from 1 to 300.")], max_tokens=400))
     next(abandoned)
     # Same thread, previous stream still open: the new call takes the model over.
     assert "42" in model.complete(
@@ -192,7 +198,7 @@ def test_abandoned_stream_is_ended_by_next_call(model: LocalChatModel) -> None:
         next(abandoned)
 
 
-def test_option_logprobs_score_the_options_and_reuse_the_cached_prefix(
+def test_token_scores_rank_the_options_and_reuse_the_cached_prefix(
     model: LocalChatModel,
 ) -> None:
     passage = ("The 2022 Berlin Marathon was won by Eliud Kipchoge of Kenya, who ran 2:01:09 "
@@ -205,15 +211,16 @@ def test_option_logprobs_score_the_options_and_reuse_the_cached_prefix(
                                 f"Reply with the letter.\n{listed}")]
 
     runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
-    first = model.option_logprobs(quiz(runners), "ABCD")
-    assert first is not None and len(first) == 4
+    scored = model.score_next_token(quiz(runners), "ABCD")
+    assert scored is not None and len(scored.logprobs) == 4
+    first = scored.logprobs
     assert abs(sum(math.exp(x) for x in first) - 1.0) < 1e-6
     assert max(range(4), key=first.__getitem__) == 1
-    assert model.usage.prompt_tokens is not None and model.usage.prompt_tokens > 60
+    assert scored.usage.prompt_tokens is not None and scored.usage.prompt_tokens > 60
 
     before = prompt_tokens_evaluated(model)
-    rotated = model.option_logprobs(quiz(runners[1:] + runners[:1]), "ABCD")
-    assert rotated is not None and max(range(4), key=rotated.__getitem__) == 0
+    rotated = model.score_next_token(quiz(runners[1:] + runners[:1]), "ABCD")
+    assert rotated is not None and max(range(4), key=rotated.logprobs.__getitem__) == 0
     # Only the options after the shared passage were decoded again.
     assert prompt_tokens_evaluated(model) - before < 30
 
@@ -221,4 +228,4 @@ def test_option_logprobs_score_the_options_and_reuse_the_cached_prefix(
     reply = model.complete(ask("The bridge is 42 metres long.", "How long is the bridge?"),
                            max_tokens=24, temperature=0.0)
     assert "42" in reply
-    assert model.option_logprobs(quiz(runners), ["A", "Mo Farah"]) is None  # not one token
+    assert model.score_next_token(quiz(runners), ["A", "Mo Farah"]) is None  # not one token

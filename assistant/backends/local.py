@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from assistant.backends.base import ChatModel, Message, Usage
+from assistant.backends.base import ChatModel, Completion, Message, TokenScores, Usage
+from assistant.backends.llm import LLMBackend
 from assistant.errors import BackendError
 from assistant.model_files import ensure_local_model
 from assistant.settings import Settings
@@ -144,9 +145,9 @@ class LocalChatModel(ChatModel):
     """
 
     name = "local"
+    supports_token_scores = True
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__()
         self.settings = settings
         self._loaded: _LoadedModel | None = None
 
@@ -154,7 +155,7 @@ class LocalChatModel(ChatModel):
         """Prepare and load the model now (the very first call also assembles the file)."""
         if self._loaded is None:
             path = ensure_local_model(self.settings.cache_dir)
-            self._loaded = _load(path, self.settings.llm_threads, self.settings.llm_context)
+            self._loaded = _load(path, self.settings.local.threads, self.settings.local.context)
 
     @property
     def llama(self) -> Llama:
@@ -163,36 +164,27 @@ class LocalChatModel(ChatModel):
         assert self._loaded is not None
         return self._loaded.llama
 
-    def stream(
+    def generate(
         self,
         messages: Sequence[Message],
         *,
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
-        return self._generate(messages, max_tokens, temperature, stop)
+    ) -> Completion:
+        return Completion(self._generate(messages, max_tokens, temperature, stop))
 
-    def pick(self, messages: Sequence[Message], options: Sequence[str]) -> str:
-        # One token, biased so only the options can win: the 1.5B model otherwise answers
-        # "The correct answer is:" or restates the question in ~5% of quiz questions.
-        ids = _option_tokens(self.llama, options)
-        if ids is None:
-            return super().pick(messages, options)
-        return "".join(self._generate(messages, 1, 0.0, (), dict.fromkeys(ids, 100.0)))
-
-    def option_logprobs(
-        self, messages: Sequence[Message], options: Sequence[str]
-    ) -> list[float] | None:
+    def score_next_token(
+        self, messages: Sequence[Message], candidates: Sequence[str]
+    ) -> TokenScores | None:
         # llama-cpp-python reports logprobs only with logits_all=True, which keeps a
         # context-sized logits matrix and slows every decode; reading the last position's
         # logits after one decode of the prompt costs nothing extra.
-        self.usage = Usage()
         self.load()
         loaded = self._loaded
         assert loaded is not None
         llama = loaded.llama
-        ids = _option_tokens(llama, options)
+        ids = _option_tokens(llama, candidates)
         if ids is None:
             return None
         tokens = self._prompt_tokens(loaded, messages)
@@ -213,16 +205,15 @@ class LocalChatModel(ChatModel):
         except (ValueError, RuntimeError) as exc:
             llama.reset()  # a failed decode leaves the cache in an unknown state
             raise BackendError(
-                f"the local model failed ({_first_line(exc)}); try a shorter question, "
-                "or lower choice_context_tokens"
+                f"the local model failed ({_first_line(exc)}); try a shorter prompt"
             ) from None
         finally:
             if loaded.turn == turn:
                 loaded.owner = None
                 loaded.lock.release()
-        self.usage = Usage(prompt_tokens=len(tokens), completion_tokens=0)
         top = chosen.max()
-        return list(chosen - top - np.log(np.exp(chosen - top).sum()))
+        logprobs = list(chosen - top - np.log(np.exp(chosen - top).sum()))
+        return TokenScores(logprobs, Usage(prompt_tokens=len(tokens), completion_tokens=0))
 
     def _prompt_tokens(self, loaded: _LoadedModel, messages: Sequence[Message]) -> list[int]:
         """The chat rendered by the model's template and tokenised, checked against n_ctx."""
@@ -250,15 +241,13 @@ class LocalChatModel(ChatModel):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
-        logit_bias: dict[int, float] | None = None,
-    ) -> Iterator[str]:
-        self.usage = Usage()
+    ) -> Iterator[str | Usage]:
         self.load()
         loaded = self._loaded
         assert loaded is not None
         chat = [{"role": m.role, "content": m.content} for m in messages]
         prompt_tokens = len(self._prompt_tokens(loaded, messages))
-        self.usage = Usage(prompt_tokens=prompt_tokens)
+        yield Usage(prompt_tokens=prompt_tokens)
 
         turn = self._take_turn(loaded)
         parts: list[str] = []
@@ -271,7 +260,6 @@ class LocalChatModel(ChatModel):
                     max_tokens=max_tokens,
                     temperature=temperature,
                     stop=list(stop),
-                    logit_bias=logit_bias,
                     stream=True,
                 ),
             )
@@ -281,6 +269,7 @@ class LocalChatModel(ChatModel):
                 if text:
                     parts.append(text)
                     yield text
+                    yield Usage(prompt_tokens, len(parts))  # llama.cpp streams one token a chunk
             if loaded.turn != turn:
                 raise BackendError(
                     "this reply was cut short by a newer request to the local model; ask again"
@@ -299,10 +288,6 @@ class LocalChatModel(ChatModel):
                 loaded.active = None
                 loaded.owner = None
                 loaded.lock.release()
-                self.usage = Usage(
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=_count_tokens(loaded.llama, "".join(parts)),
-                )
 
     def _take_turn(self, loaded: _LoadedModel) -> int:
         """Get exclusive use of the shared model; returns this call's turn number."""
@@ -313,7 +298,7 @@ class LocalChatModel(ChatModel):
             if loaded.active is not None:
                 _close(loaded.active)
         else:
-            timeout = self.settings.request_timeout
+            timeout = self.settings.local.wait_timeout
             if not loaded.lock.acquire(timeout=timeout):
                 raise BackendError(
                     f"the local model stayed busy with another request for {timeout:g} s; "
@@ -341,13 +326,6 @@ def _option_tokens(llama: Llama, options: Sequence[str]) -> list[int] | None:
     return ids
 
 
-def _count_tokens(llama: Llama, text: str) -> int:
-    # The stream does not report usage; re-tokenising the reply gives the model's count.
-    if not text:
-        return 0
-    return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
-
 def _token_text(llama: Llama, token: int) -> str:
     if token < 0:
         return ""
@@ -357,3 +335,7 @@ def _token_text(llama: Llama, token: int) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def create(settings: Settings) -> LLMBackend:
+    return LLMBackend(LocalChatModel(settings), settings)

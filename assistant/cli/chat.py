@@ -16,7 +16,7 @@ from rich.text import Text
 
 from assistant.answer import Answer
 from assistant.backends import Turn
-from assistant.cli.render import answer_text, print_sources
+from assistant.cli.render import print_answer, print_sources
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
 from assistant.filters import SearchFilters
@@ -59,7 +59,7 @@ class ChatSession:
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
         read = self._reader()
-        backend = self.assistant.settings.backend
+        backend = self.assistant.settings.answer.backend
         self.out.print(f"News assistant ({backend} backend). /help for commands, Ctrl-D to leave.",
                        style="dim")
         while True:
@@ -125,8 +125,7 @@ class ChatSession:
         finally:
             signal.signal(signal.SIGINT, previous)
         answer = stream.answer if stream.answer is not None else stream.stop()
-        self.out.print(answer_text(answer))
-        print_sources(self.out, answer.citations)
+        print_answer(self.out, answer)
         self.out.print()
         self.last = answer
         if not answer.refused:

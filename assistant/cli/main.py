@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
-from datetime import date
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
+from assistant.cli.eval_command import eval_command
+from assistant.cli.toolkit import (
+    BackendOpt,
+    DateOpt,
+    JsonOpt,
+    SinceOpt,
+    SourceOpt,
+    TopKOpt,
+    UntilOpt,
+    err,
+    friendly_errors,
+    global_flags,
+    ingest_progress,
+    open_index,
+    out,
+    parse_day,
+    print_error,
+    print_json,
+    settings_from,
+)
 from assistant.errors import AssistantError, InputError
-from assistant.readers.fields import parse_date
-from assistant.settings import Settings, load_settings
 
 app = typer.Typer(
     name="assistant",
@@ -25,53 +37,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def print_error(exc: BaseException) -> None:
-    # The message may quote user input: never read it as Rich markup.
-    err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
-
-
-def friendly_errors(func: F) -> F:
-    """Turn known errors into one line on stderr and a non-zero exit; no tracebacks."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AssistantError as exc:
-            print_error(exc)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; run the same command again to carry on", style="yellow")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-# -- shared options ---------------------------------------------------------------------------
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the index lives.")]
 CollectionOpt = Annotated[str | None, typer.Option("--collection", help="Collection name.")]
 HostOpt = Annotated[str | None, typer.Option("--chroma-host", help="Use a Chroma server.")]
 PortOpt = Annotated[int | None, typer.Option("--chroma-port", help="Chroma server port.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-TopKOpt = Annotated[int | None, typer.Option("-k", "--top-k", help="Passages to retrieve.")]
-SourceOpt = Annotated[
-    list[str] | None, typer.Option("--source", help="Only this source (repeatable).")
-]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="Published on/after YYYY-MM-DD.")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Published on/before YYYY-MM-DD.")]
-BackendOpt = Annotated[
-    str | None, typer.Option("--backend", help="local | openai | extractive | fake")
-]
-DateOpt = Annotated[
-    str | None, typer.Option("--date", help="Reference 'today' for time words (YYYY-MM-DD).")
-]
 
 
 @app.callback()
@@ -92,38 +63,6 @@ def main(
     }
 
 
-def settings_from(ctx: typer.Context, **flags: Any) -> Settings:
-    shared = dict(ctx.obj or {})
-    config = shared.pop("config", None)
-    return load_settings(config, **shared, **flags)
-
-
-def parse_day(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    day = parse_date(value)
-    if day is None:
-        raise InputError(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
-    return day
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def open_index(settings: Settings, build: bool = True) -> Any:
-    """The index; on first use an empty one is built from the default corpus, with progress."""
-    from assistant.cli.progress import ingest_progress
-    from assistant.index import NewsIndex
-
-    index = NewsIndex(settings)
-    if build and index.store.count_chunks() == 0:
-        err.print(f"First run: building the index from {settings.corpus_dir}", style="dim")
-        with ingest_progress(err, "Building index") as progress:
-            index.ensure_built(progress)
-    return index
-
-
 # -- commands ---------------------------------------------------------------------------------
 @app.command()
 @friendly_errors
@@ -138,7 +77,6 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Add or update articles from files (.txt .md .html .json .jsonl) and folders."""
-    from assistant.cli.progress import ingest_progress
     from assistant.cli.render import print_ingest_report
     from assistant.index import NewsIndex
 
@@ -148,7 +86,7 @@ def ingest(
     settings = settings_from(ctx, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                              fallback_encoding=fallback_encoding)
     index = NewsIndex(settings)
-    with ingest_progress(err) as progress:
+    with ingest_progress() as progress:
         report = index.ingest(paths, progress)
     if as_json:
         print_json(report.to_dict())
@@ -231,7 +169,7 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question with cited sources."""
-    from assistant.cli.render import answer_text, print_sources
+    from assistant.cli.render import print_answer
     from assistant.engine import Assistant
 
     settings = settings_from(ctx, backend=backend)
@@ -250,8 +188,7 @@ def ask(
         for _ in stream:
             pass
     assert stream.answer is not None
-    out.print(answer_text(stream.answer))
-    print_sources(out, stream.answer.citations)
+    print_answer(out, stream.answer)
 
 
 @app.command()
@@ -277,9 +214,23 @@ def chat(
                 reference_date=parse_day(reference_date, "--date")).run()
 
 
-from assistant.cli.eval_command import register as register_eval  # noqa: E402
+@app.command()
+@friendly_errors
+def config(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The settings in effect, where each comes from, and the endpoints used (keys masked)."""
+    from assistant.cli.render import print_settings
+    from assistant.settings import explain
 
-register_eval(app, friendly_errors, settings_from)
+    settings = settings_from(ctx)
+    rows = explain(settings, global_flags(ctx))
+    if as_json:
+        print_json({"config_file": settings.config_file,
+                    "settings": {r.name: {"value": r.value, "from": r.origin} for r in rows}})
+    else:
+        print_settings(out, settings, rows)
+
+
+app.command("eval")(friendly_errors(eval_command))
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from rich.text import Text
 from assistant.answer import Answer, Citation
 from assistant.documents import Passage
 from assistant.ingest import ArticleRef, IngestReport
+from assistant.settings import SettingOrigin, Settings
 
 _LIST_LIMIT = 10
 
@@ -51,6 +52,7 @@ def citation_line(citation: Citation) -> Text:
 
 
 def print_answer(console: Console, answer: Answer) -> None:
+    """The answer, then its numbered sources."""
     console.print(answer_text(answer))
     print_sources(console, answer.citations)
 
@@ -141,3 +143,26 @@ def print_stats(console: Console, stats: dict[str, Any]) -> None:
     table.add_row("disk", f"{stats['disk_bytes'] / 1e6:.1f} MB")
     table.add_row("store", stats["store"])
     console.print(table)
+
+
+def print_settings(console: Console, settings: Settings, rows: Sequence[SettingOrigin]) -> None:
+    """Every setting, its value and where it came from; then the endpoints in use."""
+    table = Table(title=f"Settings (config file: {settings.config_file or 'none'})",
+                  title_justify="left")
+    for column in ("setting", "value", "from"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        value = "none" if row.value is None else str(row.value)
+        style = "dim" if row.origin == "default" else ""
+        table.add_row(row.name, Text(value), Text(row.origin), style=style)
+    console.print(table)
+    store = (f"Chroma server {settings.store.host}:{settings.store.port}" if settings.store.host
+             else f"embedded Chroma in {settings.chroma_dir}")
+    console.print(Text(f"store: {store}"))
+    if settings.answer.backend == "openai":
+        from assistant.backends.openai_compat import OPENAI_DEFAULT_URL
+
+        url = settings.openai.base_url or OPENAI_DEFAULT_URL
+        console.print(Text(f"answers: {url} (model {settings.openai.model})"))
+    else:
+        console.print(Text(f"answers: the {settings.answer.backend} backend"))

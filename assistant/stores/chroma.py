@@ -110,7 +110,7 @@ class ChromaStore:
         self.settings = settings
         self.embedder_name = embedder_name
         self.client = _connect(settings)
-        name = settings.collection
+        name = settings.store.collection
         try:
             self.chunks = self.client.get_or_create_collection(
                 name,
@@ -133,7 +133,8 @@ class ChromaStore:
     # -- bookkeeping -------------------------------------------------------------------------
     @property
     def generation(self) -> str:
-        return str(self.client.get_collection(self.settings.collection).metadata.get("generation"))
+        collection = self.client.get_collection(self.settings.store.collection)
+        return str(collection.metadata.get("generation"))
 
     def _bump_generation(self) -> None:
         meta = dict(self.chunks.metadata or {})
@@ -260,11 +261,11 @@ def _connect(settings: Settings) -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_host:
-        where = f"{settings.chroma_host}:{settings.chroma_port}"
+    if settings.store.host:
+        where = f"{settings.store.host}:{settings.store.port}"
         try:
             client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                host=settings.store.host, port=settings.store.port, ssl=settings.store.ssl,
                 settings=chroma_settings,
             )
             client.heartbeat()
