@@ -36,6 +36,8 @@ _FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 MAX_SOURCES = 4
+_MIN_SLACK_DAYS, _MAX_SLACK_DAYS = 3, 31  # how loosely a question's time words are read
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 
 
 class _Stop(Exception):
@@ -155,18 +157,32 @@ class Assistant:
         """The search a question gets: the filters to search within, and the scope to prefer
         inside them.
 
-        Time words in the question become a date range (undated articles stay eligible, as
-        the wording is only a hint). Without any date range, news questions are about recent
-        events: the weeks before the reference date are preferred, not required.
+        Filters the user gives (source, since, until) are hard. Time words in the question
+        name when the *event* happened, not when every article about it was published, and
+        they are said loosely ("this week" for a report of eight days ago; a report of
+        January 2021 says who was killed "in January 2020"). So they set a preferred window
+        (the period widened by a slack of its own length, 3 to 31 days), not a filter; the
+        answer says how old its sources are. Only a period with a written year also sets a
+        floor: nothing reports an event long before it happened (a yearless "on February 8"
+        may be the coming one). Without any date, news questions are about recent events:
+        the weeks before the reference date are preferred, not required.
         """
         filters = explicit
-        inferred = infer_date_range(question, today)
-        if inferred is not None:
-            filters = explicit.merged(SearchFilters(since=inferred.since, until=inferred.until,
-                                                    include_undated=True))
         prefer = None
+        inferred = infer_date_range(question, today) if not explicit.has_dates else None
+        if inferred is not None:
+            floor, until = inferred.since, inferred.until
+            if inferred.since is not None:
+                length = ((inferred.until or today) - inferred.since).days + 1
+                slack = timedelta(days=min(max(length, _MIN_SLACK_DAYS), _MAX_SLACK_DAYS))
+                floor = inferred.since - slack
+                if inferred.until is not None:
+                    until = min(inferred.until + slack, max(today, inferred.until))
+                if _YEAR.search(inferred.phrase):
+                    filters = replace(explicit, since=floor, include_undated=True)
+            prefer = replace(explicit, since=floor, until=until, include_undated=False)
         recent = self.settings.retrieval.recent_days
-        if not filters.has_dates and recent:
+        if prefer is None and not filters.has_dates and recent:
             prefer = replace(filters, since=today - timedelta(days=recent), until=today,
                              include_undated=False)
         return RetrievalTrace(question, filters, prefer)

@@ -10,7 +10,8 @@ from assistant.documents import Passage
 from assistant.embedders import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.filters import SearchFilters
-from assistant.ingest import Ingestor, IngestReport, ProgressCallback
+from assistant.ingest import Ingestor, IngestProgress, IngestReport, ProgressCallback
+from assistant.locking import WriteLock
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.chroma import ChromaStore
@@ -25,6 +26,7 @@ class NewsIndex:
         self.embedder = embedder or load_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dim)
         self.keyword = KeywordIndex(settings.data_dir / "bm25" / self._keyword_dir_name())
+        self.lock = WriteLock(settings.data_dir / "write.lock")
         retrieval = settings.retrieval
         self.retriever = HybridRetriever(
             self.store, self.keyword, self.embedder, retrieval.candidates, retrieval.rrf_k
@@ -37,17 +39,22 @@ class NewsIndex:
 
     # -- writing -----------------------------------------------------------------------------
     def ingest(
-        self, paths: Sequence[Path | str], progress: ProgressCallback | None = None
+        self, paths: Sequence[Path | str], progress: ProgressCallback | None = None, *,
+        wait: bool = True,
     ) -> IngestReport:
-        report = Ingestor(self.settings, self.store, self.embedder).run(
-            [Path(p) for p in paths], progress
-        )
-        if report.changed or not self._keyword_fresh():
-            if progress:
-                from assistant.ingest import IngestProgress
+        """Add, update and remove articles from files and folders (incremental).
 
-                progress(IngestProgress("indexing"))
-            self._rebuild_keyword()
+        Another process writing to the same data dir is waited for (``progress`` hears a
+        "waiting" event), or, with ``wait=False``, refused with a StorageError.
+        """
+        notify = progress or (lambda _event: None)
+        with self.lock.hold(wait=wait, on_wait=lambda: notify(IngestProgress("waiting"))):
+            report = Ingestor(self.settings, self.store, self.embedder).run(
+                [Path(p) for p in paths], progress
+            )
+            if report.changed or not self._keyword_fresh():
+                notify(IngestProgress("indexing"))
+                self._rebuild_keyword()
         return report
 
     def ensure_built(self, progress: ProgressCallback | None = None) -> IngestReport | None:
@@ -60,13 +67,14 @@ class NewsIndex:
                              "'assistant ingest PATH' first")
         return self.ingest([corpus], progress)
 
-    def remove(self, article_id: str) -> bool:
+    def remove(self, article_id: str, *, wait: bool = True) -> bool:
         """Delete one article (by id or url) and its chunks; False if there is no such article."""
-        records = self.store.article_records()
-        if article_id not in records:
-            return False
-        self.store.delete([article_id])
-        self._rebuild_keyword()
+        with self.lock.hold(wait=wait):
+            records = self.store.article_records()
+            if article_id not in records:
+                return False
+            self.store.delete([article_id])
+            self._rebuild_keyword()
         return True
 
     # -- reading -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from assistant.chunking import Chunker
 from assistant.documents import Article, Rejection
 from assistant.embedders import Embedder
 from assistant.readers import read_paths
+from assistant.readers.types import oversize
 from assistant.settings import Settings
 from assistant.stores.chroma import ArticleRecord, ChromaStore, PreparedArticle
 
@@ -66,7 +67,8 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class IngestProgress:
-    """Reported while ingesting; ``phase`` is "reading", "embedding" or "indexing"."""
+    """Reported while ingesting; ``phase`` is "waiting" (for another writer), "reading",
+    "embedding" or "indexing"."""
 
     phase: str
     articles_total: int = 0
@@ -82,6 +84,11 @@ def _file_of(article: Article) -> str:
     origin = article.origin
     head, sep, tail = origin.rpartition(":")
     return head if sep and tail.isdigit() else origin
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:160]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _ref(article: Article) -> ArticleRef:
@@ -117,15 +124,22 @@ class Ingestor:
         produced_by_file: dict[str, set[str]] = {}
         clean_files: set[str] = set()
 
+        limit = self.settings.ingest.max_article_chars
         resolved = [p.expanduser().resolve() for p in paths]
-        for result in read_paths(resolved, self.settings.ingest.fallback_encoding):
+        for result in read_paths(resolved, self.settings.ingest.fallback_encoding, limit):
             report.files += 1
             report.rejected.extend(result.rejected)
             report.warnings.extend(result.warnings)
             files_here = {r.path for r in result.rejected}
+            clean = not result.rejected
             for article in result.articles:
                 file = _file_of(article)
                 files_here.add(file)
+                if len(article.text) > limit:
+                    report.rejected.append(Rejection(article.origin,
+                                                     oversize(len(article.text), limit)))
+                    clean = False
+                    continue
                 produced_by_file.setdefault(file, set()).add(article.id)
                 known = origins.setdefault(article.id, [])
                 if file not in known:
@@ -145,7 +159,7 @@ class Ingestor:
                         self.store.set_origins(article.id, known)
                 else:
                     pending[article.id] = (article, fingerprint)
-            if not result.rejected:
+            if clean:
                 clean_files.update(files_here)
 
         self._remove_stale(records, origins, produced_by_file, clean_files, report)
@@ -219,7 +233,13 @@ class Ingestor:
             notify(IngestProgress("embedding", total, done, report.chunks))
 
         for article, fingerprint in pending.values():
-            chunks = chunker.split(article)
+            try:
+                chunks = chunker.split(article)
+            except Exception as exc:  # one odd article must not stop the run
+                report.rejected.append(Rejection(
+                    article.origin, f"cannot be split into passages ({_first_line(exc)}); "
+                    "add paragraph breaks or check the text"))
+                continue
             batch.append((article, fingerprint, chunks))
             batch_size += len(chunks)
             if batch_size >= self.batch_chunks:

@@ -65,7 +65,7 @@ def test_search_json(cli_index: tuple[Path, Path]) -> None:
     assert len(hits) == 3
     assert set(hits[0]) >= {"id", "title", "source", "published", "url", "score", "text"}
     assert hits[0]["source"] == "Rudaw" and "2,500" in hits[0]["text"]
-    assert hits[0]["published"] is None
+    assert hits[0]["published"] == "2021-01-15"
 
 
 def test_search_filters_from_the_command_line(cli_index: tuple[Path, Path]) -> None:

@@ -74,6 +74,8 @@ def ingest(
     fallback_encoding: Annotated[
         str | None, typer.Option(help="Decode non-UTF-8 text with this codec (e.g. cp1252).")
     ] = None,
+    no_wait: Annotated[bool, typer.Option(
+        "--no-wait", help="Fail at once if another process is writing to the index.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add or update articles from files (.txt .md .html .json .jsonl) and folders."""
@@ -87,7 +89,7 @@ def ingest(
                              fallback_encoding=fallback_encoding)
     index = NewsIndex(settings)
     with ingest_progress() as progress:
-        report = index.ingest(paths, progress)
+        report = index.ingest(paths, progress, wait=not no_wait)
     if as_json:
         print_json(report.to_dict())
     else:

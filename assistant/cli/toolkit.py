@@ -126,7 +126,10 @@ def ingest_callback(progress: Progress, label: str) -> ProgressCallback:
     def update(event: IngestProgress) -> None:
         if not task:
             task.append(progress.add_task(f"{label}: reading files", total=None, note=""))
-        if event.phase == "reading":
+        if event.phase == "waiting":
+            progress.update(task[0], description=f"{label}: waiting for another process "
+                            "writing to this index")
+        elif event.phase == "reading":
             progress.update(task[0], description=f"{label}: reading files")
         elif event.phase == "embedding":
             if event.articles_done == 0:
