@@ -57,8 +57,8 @@ def ask(
 
     Filters: ``source`` (name or names), ``since``/``until`` (publication dates, inclusive);
     ``reference_date`` is "today" for time words like "last week". ``backend`` overrides the
-    configured one ("local", "openai", "extractive"). The first call builds the index from the
-    default corpus when it is empty.
+    configured one (a name in ``assistant.registry.BACKENDS``). The first call builds the index
+    from the default corpus when it is empty.
     """
     from assistant.engine import Assistant
 
