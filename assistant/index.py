@@ -15,6 +15,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.chroma import ChromaStore
 from assistant.stores.keyword import KeywordIndex
+from assistant.stores.keyword_sync import KeywordSync
 
 
 class NewsIndex:
@@ -24,7 +25,8 @@ class NewsIndex:
         self.settings = settings
         self.embedder = embedder or load_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dim)
-        self.keyword = KeywordIndex(settings.data_dir / "bm25" / self._keyword_dir_name())
+        self.keyword = KeywordIndex(settings.data_dir / "keyword" / self._keyword_dir_name())
+        self.keyword_sync = KeywordSync(self.store, self.keyword)
         self.retriever = HybridRetriever(
             self.store, self.keyword, self.embedder, settings.candidates, settings.rrf_k
         )
@@ -41,12 +43,11 @@ class NewsIndex:
         report = Ingestor(self.settings, self.store, self.embedder).run(
             [Path(p) for p in paths], progress
         )
-        if report.changed or not self._keyword_fresh():
-            if progress:
-                from assistant.ingest import IngestProgress
+        if progress:
+            from assistant.ingest import IngestProgress
 
-                progress(IngestProgress("indexing"))
-            self._rebuild_keyword()
+            progress(IngestProgress("indexing"))
+        self.keyword_sync.sync()
         return report
 
     def ensure_built(self, progress: ProgressCallback | None = None) -> IngestReport | None:
@@ -65,7 +66,7 @@ class NewsIndex:
         if article_id not in records:
             return False
         self.store.delete([article_id])
-        self._rebuild_keyword()
+        self.keyword_sync.sync()
         return True
 
     # -- reading -----------------------------------------------------------------------------
@@ -78,7 +79,7 @@ class NewsIndex:
     ) -> list[Passage]:
         if not query.strip():
             raise InputError("empty question: type some words to search for")
-        self._ensure_keyword()
+        self.keyword_sync.sync()
         return self.retriever.search(query, k or self.settings.top_k, filters, prefer)
 
     def stats(self) -> dict[str, Any]:
@@ -99,18 +100,6 @@ class NewsIndex:
             "store": (f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
                       if self.settings.chroma_host else f"embedded {self.settings.chroma_dir}"),
         }
-
-    # -- keyword index upkeep -----------------------------------------------------------------
-    def _keyword_fresh(self) -> bool:
-        return self.keyword.load(self.store.generation)
-
-    def _ensure_keyword(self) -> None:
-        if not self._keyword_fresh():
-            self._rebuild_keyword()
-
-    def _rebuild_keyword(self) -> None:
-        generation = self.store.generation
-        self.keyword.build(self.store.iter_chunks(), generation)
 
 
 def _disk_bytes(path: Path) -> int:
