@@ -113,3 +113,12 @@ def benchmarks_dir(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (shared benchmark data not available here)")
     return path
+
+
+@pytest.fixture(scope="session")
+def chroma(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One real ``chroma run`` server on loopback for the session (tests use own collections)."""
+    from chroma_server import chroma_server
+
+    with chroma_server(tmp_path_factory.mktemp("chroma")) as server:
+        yield server
