@@ -16,6 +16,7 @@ import tomllib
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from assistant.embedder_settings import EmbedderSettings
 from assistant.errors import ConfigError
 
 APP_NAME = "news-assistant"
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
         extra="forbid",
         populate_by_name=True,
         validate_default=True,
+        env_nested_delimiter="__",
     )
 
     # Where things live
@@ -56,6 +58,10 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(30, ge=0, le=1024, description="tokens shared by neighbours")
     embed_batch_size: int = Field(16, ge=1, le=256)
     embed_threads: int = Field(0, ge=0, le=64, description="0 = all cores")
+    embedder: EmbedderSettings = Field(
+        default_factory=EmbedderSettings,
+        description="which embedder makes the vectors ([embedder] section)",
+    )
     fallback_encoding: str | None = Field(
         None, description="decode non-UTF-8 text files with this codec instead of rejecting them"
     )

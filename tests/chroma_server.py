@@ -49,10 +49,12 @@ class ChromaServer:
         while True:
             if self._proc.poll() is not None:
                 pytest.fail(f"chroma run exited ({self._proc.returncode}):\n{self._tail()}")
-            with contextlib.suppress(OSError, urllib.error.URLError):
-                with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2) as resp,
+            ):
+                if resp.status == 200:
+                    return
             if time.monotonic() > deadline:
                 self.stop()
                 pytest.fail(f"chroma run not ready after {timeout:.0f} s:\n{self._tail()}")

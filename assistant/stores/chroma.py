@@ -341,6 +341,12 @@ class ChromaStore:
         """The ``n`` nearest chunks within each scope (same results as one filtered query per
         scope). One unfiltered query ``overfetch`` times deeper serves every scope in which at
         least ``n`` of its results survive; the others fall back to a filtered query."""
+        if self.dim and len(vector) != self.dim:
+            raise StorageError(
+                f"the embedder made a {len(vector)}-d question vector but collection "
+                f"'{self.settings.collection}' holds {self.dim}-d vectors; use the embedder it "
+                "was built with, or another collection (--collection)"
+            )
         with self._guard("searching"):
             count = self.chunks.count()
             if count == 0 or n <= 0:
