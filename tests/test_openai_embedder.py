@@ -181,5 +181,5 @@ def test_embedder_section_from_a_config_file(tmp_path: Path) -> None:
     from assistant.errors import ConfigError
 
     config.write_text('[embedder]\nname = "openai"\nbatchsize = 16\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="embedder.batchsize"):
+    with pytest.raises(ConfigError, match=r"embedder\.batchsize"):
         load_settings(config)
