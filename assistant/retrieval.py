@@ -69,7 +69,7 @@ class HybridRetriever:
         vector = self.embedder.embed_query(query)
         depth = max(self.candidates, k)
         scopes = [filters] if prefer is None else [filters, prefer]
-        dense = self.store.query_scopes(vector, depth, scopes)
+        dense = self.store.query_scopes(vector, depth, scopes, share=self.keyword.share)
         rankings = []
         for scope, ranking in zip(scopes, dense, strict=True):
             rankings += [ranking, self.keyword.search(query, depth, scope)]

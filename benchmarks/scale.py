@@ -107,7 +107,10 @@ def load_base(cache: Path) -> tuple[list[BaseArticle], Any]:
         vectors = embedder.embed(texts)
         cache.mkdir(parents=True, exist_ok=True)
         np.save(vectors_file, vectors)
-    return base, vectors
+    # BBC News holds ~100 exact duplicate files: one article each, as the assistant keeps them.
+    seen: set[str] = set()
+    unique = [b for b in base if not (b.article.id in seen or seen.add(b.article.id))]
+    return unique, vectors
 
 
 # -- building a collection of N chunks ----------------------------------------------------------

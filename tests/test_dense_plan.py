@@ -31,7 +31,8 @@ def test_overfetch_plan_matches_filtered_queries(shared_index: NewsIndex, overfe
         store.overfetch = 0
         expected = [store.query(vector, n, scope) for scope in SCOPES]
         store.overfetch = overfetch
-        got = store.query_scopes(vector, n, SCOPES)
+        got = store.query_scopes(vector, n, SCOPES, share=lambda _scope: 1.0)  # always pool
+        assert store.query_scopes(vector, n, SCOPES, share=shared_index.keyword.share) == got
     finally:
         store.overfetch = type(store).overfetch
     for scope, want, have in zip(SCOPES, expected, got, strict=True):

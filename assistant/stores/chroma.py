@@ -15,7 +15,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -131,9 +131,8 @@ class PreparedArticle:
 class ChromaStore:
     """Chunks, vectors and article records in Chroma."""
 
-    #: Filtered dense queries are answered from an unfiltered query this many times deeper,
-    #: filtered here, when enough results survive (Chroma's filtered queries scan the matching
-    #: records and slow down with the collection; see the README's scale figures). 0 or 1: off.
+    #: Broad filtered dense queries are answered from an unfiltered query this many times
+    #: deeper, filtered here (see ``query_scopes`` and the README's scale figures). 0 or 1: off.
     overfetch: int = 8
 
     def __init__(self, settings: Settings, embedder_name: str, dim: int | None) -> None:
@@ -333,39 +332,53 @@ class ChromaStore:
 
     # -- reads -------------------------------------------------------------------------------
     def query(self, vector: np.ndarray, n: int, filters: SearchFilters) -> list[Passage]:
-        return self.query_scopes(vector, n, [filters])[0]
+        return self.query_scopes(vector, n, [filters], share=lambda _scope: 1.0)[0]
 
     def query_scopes(
-        self, vector: np.ndarray, n: int, scopes: Sequence[SearchFilters]
+        self,
+        vector: np.ndarray,
+        n: int,
+        scopes: Sequence[SearchFilters],
+        share: Callable[[SearchFilters], float] | None = None,
     ) -> list[list[Passage]]:
-        """The ``n`` nearest chunks within each scope (same results as one filtered query per
-        scope). One unfiltered query ``overfetch`` times deeper serves every scope in which at
-        least ``n`` of its results survive; the others fall back to a filtered query."""
+        """The ``n`` nearest chunks within each scope (the same results as one filtered query
+        per scope).
+
+        Chroma evaluates a ``where`` filter over every record it matches, so filtered queries
+        slow down as the collection grows. A scope that covers a large ``share`` of the chunks
+        (e.g. a big source) is instead served from one unfiltered query ``overfetch`` times
+        deeper, filtered here, when at least ``n`` of its results survive; narrow scopes (the
+        last two weeks of a long archive) go straight to Chroma's filtered query.
+        """
         if self.dim and len(vector) != self.dim:
             raise StorageError(
                 f"the embedder made a {len(vector)}-d question vector but collection "
                 f"'{self.settings.collection}' holds {self.dim}-d vectors; use the embedder it "
                 "was built with, or another collection (--collection)"
             )
+        if n <= 0:
+            return [[] for _ in scopes]
+        deep = n * max(self.overfetch, 1)
+        # Worth over-fetching when the pool should hold twice the results needed.
+        wide = [scope.empty or (self.overfetch > 1 and share is not None
+                                and share(scope) * deep >= 2 * n) for scope in scopes]
         with self._guard("searching"):
-            count = self.chunks.count()
-            if count == 0 or n <= 0:
-                return [[] for _ in scopes]
             pool: list[Passage] | None = None
-            if all(scope.empty for scope in scopes):
-                pool = self._query(vector, min(n, count), None)
-            elif self.overfetch > 1:
-                pool = self._query(vector, min(count, n * self.overfetch), None)
+            asked = 0
+            if any(wide):
+                filtered_wide = any(w and not scope.empty for w, scope in zip(wide, scopes,
+                                                                              strict=True))
+                asked = deep if filtered_wide else n
+                pool = self._query(vector, asked, None)
             out = []
-            for scope in scopes:
-                if pool is not None:
+            for scope, use_pool in zip(scopes, wide, strict=True):
+                if pool is not None and use_pool:
                     kept = [replace(p) for p in pool if scope.admits(p.source, p.published)][:n]
-                    # The pool is exact for this scope when it holds n survivors or the whole
-                    # collection.
-                    if len(kept) >= n or len(pool) >= count:
+                    # Exact when n survive, or when the pool is the whole collection.
+                    if len(kept) >= n or len(pool) < asked:
                         out.append(kept)
                         continue
-                out.append(self._query(vector, min(n, count), scope))
+                out.append(self._query(vector, n, scope))
             return out
 
     def _query(self, vector: np.ndarray, n: int, filters: SearchFilters | None) -> list[Passage]:

@@ -223,6 +223,18 @@ class KeywordIndex:
                                                   payload["meta"], lexical=float(score)))
         return passages
 
+    def share(self, filters: SearchFilters) -> float:
+        """The fraction of indexed chunks inside ``filters`` (1.0 when unknown): lets the dense
+        side choose between over-fetching and a filtered query."""
+        scope = self._filter_query(filters) if self._index is not None else None
+        if scope is None:
+            return 1.0
+        searcher = self._index.searcher()
+        total = int(searcher.num_docs)
+        if total == 0:
+            return 1.0
+        return int(searcher.search(scope, 1, count=True).count) / total
+
     def _filter_query(self, filters: SearchFilters) -> Any:
         import tantivy
 
