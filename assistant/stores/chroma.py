@@ -128,6 +128,9 @@ class PreparedArticle:
     origins: list[str]
 
 
+_NOT_ON_DISK_RETRIES = 5
+
+
 class ChromaStore:
     """Chunks, vectors and article records in Chroma."""
 
@@ -363,23 +366,44 @@ class ChromaStore:
         wide = [scope.empty or (self.overfetch > 1 and share is not None
                                 and share(scope) * deep >= 2 * n) for scope in scopes]
         with self._guard("searching"):
-            pool: list[Passage] | None = None
-            asked = 0
-            if any(wide):
-                filtered_wide = any(w and not scope.empty for w, scope in zip(wide, scopes,
-                                                                              strict=True))
-                asked = deep if filtered_wide else n
-                pool = self._query(vector, asked, None)
-            out = []
-            for scope, use_pool in zip(scopes, wide, strict=True):
-                if pool is not None and use_pool:
-                    kept = [replace(p) for p in pool if scope.admits(p.source, p.published)][:n]
-                    # Exact when n survive, or when the pool is the whole collection.
-                    if len(kept) >= n or len(pool) < asked:
-                        out.append(kept)
-                        continue
-                out.append(self._query(vector, n, scope))
-            return out
+            for attempt in range(_NOT_ON_DISK_RETRIES + 1):
+                try:
+                    return self._query_scopes(vector, n, scopes, wide, deep)
+                except Exception as exc:
+                    # A Chroma server answers "Nothing found on disk" for a collection that has
+                    # no vectors yet, or whose first vectors it is still flushing (seen while
+                    # another client writes its first batch): empty, or wait a moment.
+                    # (Counting before every query would cost more than the query itself.)
+                    if "Nothing found on disk" not in str(exc):
+                        raise
+                    if self.chunks.count() == 0:
+                        return [[] for _ in scopes]
+                    if attempt == _NOT_ON_DISK_RETRIES:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
+            raise AssertionError("unreachable")
+
+    def _query_scopes(
+        self, vector: np.ndarray, n: int, scopes: Sequence[SearchFilters], wide: list[bool],
+        deep: int,
+    ) -> list[list[Passage]]:
+        pool: list[Passage] | None = None
+        asked = 0
+        if any(wide):
+            filtered_wide = any(w and not scope.empty for w, scope in zip(wide, scopes,
+                                                                          strict=True))
+            asked = deep if filtered_wide else n
+            pool = self._query(vector, asked, None)
+        out = []
+        for scope, use_pool in zip(scopes, wide, strict=True):
+            if pool is not None and use_pool:
+                kept = [replace(p) for p in pool if scope.admits(p.source, p.published)][:n]
+                # Exact when n survive, or when the pool is the whole collection.
+                if len(kept) >= n or len(pool) < asked:
+                    out.append(kept)
+                    continue
+            out.append(self._query(vector, n, scope))
+        return out
 
     def _query(self, vector: np.ndarray, n: int, filters: SearchFilters | None) -> list[Passage]:
         got = self.chunks.query(
