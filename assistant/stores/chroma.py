@@ -201,9 +201,23 @@ class ChromaStore:
         meta["dim"] = self.dim
         self.chunks.modify(metadata=meta)
 
+    def _metadatas(self, collection: Any, where: dict[str, Any] | None = None,
+                   page: int = 2000) -> dict[str, Any]:
+        """Ids and metadatas of every matching record: the ids first, then the metadatas a page
+        of ids at a time (one ``get`` of everything fails past ~100k records with SQLite's "too
+        many SQL variables"; offsets would make each page slower than the last)."""
+        ids = collection.get(where=where, include=[])["ids"]
+        metadatas: list[Any] = []
+        ordered: list[str] = []
+        for start in range(0, len(ids), page):
+            got = collection.get(ids=ids[start:start + page], include=["metadatas"])
+            ordered += got["ids"]
+            metadatas += got["metadatas"] or []
+        return {"ids": ordered, "metadatas": metadatas}
+
     def article_records(self) -> dict[str, ArticleRecord]:
         with self._guard("reading the article records"):
-            got = self.articles.get(include=["metadatas"])
+            got = self._metadatas(self.articles)
         return {
             article_id: ArticleRecord.from_metadata(article_id, meta or {})
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
@@ -224,20 +238,25 @@ class ChromaStore:
         """
         with self._guard("reading changes"):
             where = None if seq is None else {"seq": {"$gte": seq}}
-            got = self.articles.get(where=where, include=["metadatas"])
+            got = self._metadatas(self.articles, where)
             present = {aid: _version(meta or {})
                        for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=False)}
             top = max((int((m or {}).get("seq", 0)) for m in got["metadatas"] or []), default=0)
             deleted: set[str] = set()
             if seq is not None:
-                dead = self.tombstones.get(where=where, include=["metadatas"])
+                dead = self._metadatas(self.tombstones, where)
                 top = max([top, *(int((m or {}).get("seq", 0)) for m in dead["metadatas"] or [])])
                 gone = set(dead["ids"]) - set(present)
                 if gone:  # deleted, then written again before the window: still there
-                    back = self.articles.get(ids=sorted(gone), include=["metadatas"])
-                    for aid, meta in zip(back["ids"], back["metadatas"] or [], strict=False):
-                        present[aid] = _version(meta or {})
-                    deleted = gone - set(back["ids"])
+                    back: set[str] = set()
+                    doomed = sorted(gone)
+                    for start in range(0, len(doomed), 2000):
+                        got = self.articles.get(ids=doomed[start:start + 2000],
+                                                include=["metadatas"])
+                        for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                            present[aid] = _version(meta or {})
+                            back.add(aid)
+                    deleted = gone - back
         return StoreChanges(present, frozenset(deleted), top, complete=seq is None)
 
     def chunks_of(
