@@ -237,8 +237,10 @@ def worker(size: int, mode: str, work: Path, cache: Path) -> dict[str, Any]:
 
     base, vectors = load_base(cache)
     data_dir = work / f"{mode}-{size}"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
+    reuse = os.environ.get("SCALE_REUSE") == "1" and mode == "embedded" and data_dir.exists()
+    if not reuse:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
     server = ChromaServerProcess(data_dir / "server") if mode == "server" else None
     overrides: dict[str, Any] = {"data_dir": data_dir / "client", "collection": "scale",
                                  "recent_days": RECENT_DAYS}
@@ -248,9 +250,14 @@ def worker(size: int, mode: str, work: Path, cache: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"size": size, "mode": mode}
     try:
         started = time.perf_counter()
-        chunks, articles = write_articles(index.store, synthetic_articles(base, vectors, size))
+        if reuse:  # --reuse: the collection of an earlier run (insert time not measured again)
+            chunks, articles = index.store.count_chunks(), index.store.count_articles()
+            shutil.rmtree(index.keyword.directory, ignore_errors=True)
+        else:
+            chunks, articles = write_articles(index.store,
+                                              synthetic_articles(base, vectors, size))
         result.update(chunks=chunks, articles=articles,
-                      insert_s=time.perf_counter() - started)
+                      insert_s=float("nan") if reuse else time.perf_counter() - started)
         print(f"  [{mode} {size}] wrote {chunks} chunks in {result['insert_s']:.0f} s",
               file=sys.stderr, flush=True)
         build = index.keyword_sync.sync()
@@ -352,6 +359,9 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="where the collections are built (kept)")
     parser.add_argument("--cache", type=Path, help="where the base embeddings are cached")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the embedded collections already in --work (keyword index "
+                             "rebuilt, searches and update measured again)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     missing = [p for p in (*SOURCES, QUESTIONS) if not p.exists()]
@@ -373,7 +383,8 @@ def main() -> int:
             out = subprocess.run(
                 [sys.executable, __file__, "--worker", str(size), mode, "--work", str(work),
                  "--cache", str(cache)], capture_output=True, text=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)})
+                env={**os.environ, "PYTHONPATH": str(ROOT),
+                     **({"SCALE_REUSE": "1"} if args.reuse else {})})
             if out.returncode != 0:
                 print(out.stderr[-3000:], file=sys.stderr)
                 return 1
