@@ -16,6 +16,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.chroma import ChromaStore
 from assistant.stores.keyword import KeywordIndex
+from assistant.stores.keyword_sync import KeywordSync
 
 
 class NewsIndex:
@@ -25,7 +26,8 @@ class NewsIndex:
         self.settings = settings
         self.embedder = embedder or load_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dim)
-        self.keyword = KeywordIndex(settings.data_dir / "bm25" / self._keyword_dir_name())
+        self.keyword = KeywordIndex(settings.data_dir / "keyword" / self._keyword_dir_name())
+        self.keyword_sync = KeywordSync(self.store, self.keyword)
         self.lock = WriteLock(settings.data_dir / "write.lock")
         retrieval = settings.retrieval
         self.retriever = HybridRetriever(
@@ -52,9 +54,8 @@ class NewsIndex:
             report = Ingestor(self.settings, self.store, self.embedder).run(
                 [Path(p) for p in paths], progress
             )
-            if report.changed or not self._keyword_fresh():
-                notify(IngestProgress("indexing"))
-                self._rebuild_keyword()
+            notify(IngestProgress("indexing"))
+            self.keyword_sync.sync()
         return report
 
     def ensure_built(self, progress: ProgressCallback | None = None) -> IngestReport | None:
@@ -74,7 +75,7 @@ class NewsIndex:
             if article_id not in records:
                 return False
             self.store.delete([article_id])
-            self._rebuild_keyword()
+            self.keyword_sync.sync()
         return True
 
     # -- reading -----------------------------------------------------------------------------
@@ -87,7 +88,7 @@ class NewsIndex:
     ) -> list[Passage]:
         if not query.strip():
             raise InputError("empty question: type some words to search for")
-        self._ensure_keyword()
+        self.keyword_sync.sync()
         return self.retriever.search(query, k or self.settings.retrieval.top_k, filters, prefer)
 
     def stats(self) -> dict[str, Any]:
@@ -108,18 +109,6 @@ class NewsIndex:
             "store": (f"chroma server {self.settings.store.host}:{self.settings.store.port}"
                       if self.settings.store.host else f"embedded {self.settings.chroma_dir}"),
         }
-
-    # -- keyword index upkeep -----------------------------------------------------------------
-    def _keyword_fresh(self) -> bool:
-        return self.keyword.load(self.store.generation)
-
-    def _ensure_keyword(self) -> None:
-        if not self._keyword_fresh():
-            self._rebuild_keyword()
-
-    def _rebuild_keyword(self) -> None:
-        generation = self.store.generation
-        self.keyword.build(self.store.iter_chunks(), generation)
 
 
 def _disk_bytes(path: Path) -> int:

@@ -103,12 +103,13 @@ class Ingestor:
         settings: Settings,
         store: ChromaStore,
         embedder: Embedder,
-        batch_chunks: int = 128,
+        batch_chunks: int | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.batch_chunks = batch_chunks
+        # A remote embedder sends its batches concurrently: hand it enough to keep them busy.
+        self.batch_chunks = batch_chunks or max(128, embedder.parallel_chunks)
         self.salt = f"{embedder.name}/{settings.ingest.chunk_size}/{settings.ingest.chunk_overlap}"
 
     def run(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:

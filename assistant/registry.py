@@ -81,4 +81,6 @@ BACKENDS = Registry("backend", "answer.backend", {
 EMBEDDERS = Registry("embedder", "embedder.name", {
     "minilm": Entry("assistant.embedders.minilm:create",
                     "all-MiniLM-L6-v2, int8 ONNX, packaged (default)"),
+    "openai": Entry("assistant.embedders.openai_compat:create",
+                    "any OpenAI-compatible /v1/embeddings server"),
 })

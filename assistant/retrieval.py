@@ -68,11 +68,11 @@ class HybridRetriever:
         filters = filters or SearchFilters()
         vector = self.embedder.embed_query(query)
         depth = max(self.candidates, k)
-        rankings = [self.store.query(vector, depth, filters),
-                    self.keyword.search(query, depth, filters)]
-        if prefer is not None:
-            rankings += [self.store.query(vector, depth, prefer),
-                         self.keyword.search(query, depth, prefer)]
+        scopes = [filters] if prefer is None else [filters, prefer]
+        dense = self.store.query_scopes(vector, depth, scopes, share=self.keyword.share)
+        rankings = []
+        for scope, ranking in zip(scopes, dense, strict=True):
+            rankings += [ranking, self.keyword.search(query, depth, scope)]
         fused = reciprocal_rank_fusion(rankings, self.rrf_k)[:k]
         self._fill_dense(fused, vector)
         return fused

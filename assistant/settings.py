@@ -98,14 +98,44 @@ class IngestSettings(Section):
 
 
 class EmbedderSettings(Section):
-    """The text embedder (vectors of different embedders never share a collection)."""
+    """The text embedder (vectors of different embedders never share a collection): the
+    packaged MiniLM in process, or any OpenAI-compatible ``/v1/embeddings`` server."""
 
     name: str = Field("minilm", description=f"embedder: {EMBEDDERS.describe()}",
                       json_schema_extra=_flat("embedder"))
-    batch_size: int = Field(16, ge=1, le=256, description="texts per embedding batch",
-                            json_schema_extra=_flat("embed_batch_size"))
-    threads: int = Field(0, ge=0, le=64, description="embedding threads (0 = all cores)",
+    batch_size: int | None = Field(
+        None, ge=1, le=2048, description="texts per batch or request (unset: 16 for minilm, "
+        "32 for a server, which every common server accepts)",
+        json_schema_extra=_flat("embed_batch_size"))
+    threads: int = Field(0, ge=0, le=64, description="minilm: threads (0 = all cores)",
                          json_schema_extra=_flat("embed_threads"))
+    base_url: str | None = Field(
+        None, description="openai: the server's API root, e.g. http://127.0.0.1:8080/v1 "
+        "(unset: api.openai.com)", json_schema_extra=_flat("embed_base_url"))
+    model: str = Field("text-embedding-3-small",
+                       description="openai: model name, exactly as the server serves it",
+                       json_schema_extra=_flat("embed_model"))
+    api_key: SecretStr | None = Field(
+        None, description="openai: API key (unset: $OPENAI_API_KEY for api.openai.com, none "
+        "for other servers); never printed", json_schema_extra=_flat("embed_api_key"))
+    concurrency: int = Field(4, ge=1, le=64,
+                             description="openai: embedding requests in flight during ingest",
+                             json_schema_extra=_flat("embed_concurrency"))
+    dimensions: int | None = Field(
+        None, ge=1, le=65536, description="openai: ask for vectors of this size (Matryoshka "
+        "models); the server's answer is checked", json_schema_extra=_flat("embed_dimensions"))
+    query_prefix: str = Field(
+        "", description="openai: prepended to questions, e.g. 'query: ' (e5)",
+        json_schema_extra=_flat("embed_query_prefix"))
+    document_prefix: str = Field(
+        "", description="openai: prepended to passages, e.g. 'passage: ' (e5)",
+        json_schema_extra=_flat("embed_document_prefix"))
+    request_timeout: float = Field(60.0, gt=0, le=3600,
+                                   description="openai: seconds per request",
+                                   json_schema_extra=_flat("embed_timeout"))
+    max_retries: int = Field(3, ge=0, le=10,
+                             description="openai: retries with backoff on timeouts, 429, 5xx",
+                             json_schema_extra=_flat("embed_max_retries"))
 
     @field_validator("name")
     @classmethod
@@ -113,6 +143,11 @@ class EmbedderSettings(Section):
         if value not in EMBEDDERS:
             raise ValueError(f"must be one of {', '.join(EMBEDDERS.names)}")
         return value
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class RetrievalSettings(Section):
@@ -241,6 +276,8 @@ def nest(values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     flat: list[tuple[str, str, Any]] = []
     for key, value in values.items():
+        if key in SECTIONS and isinstance(value, BaseModel):
+            value = value.model_dump()
         if key in SECTIONS and isinstance(value, Mapping):
             out.setdefault(key, {}).update(value)
         elif key in FLAT_NAMES and key not in TOP_LEVEL:

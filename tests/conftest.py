@@ -98,6 +98,7 @@ class CountingEmbedder:
         self.inner = inner
         self.name = inner.name  # type: ignore[attr-defined]
         self.dim = inner.dim  # type: ignore[attr-defined]
+        self.parallel_chunks = inner.parallel_chunks  # type: ignore[attr-defined]
         self.embedded = 0
         self.calls = 0
         self.fail_after_calls = fail_after_calls
@@ -145,3 +146,12 @@ def invoke(*args: str, data_dir: Path | None = None,
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def chroma(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One real ``chroma run`` server on loopback for the session (tests use own collections)."""
+    from chroma_server import chroma_server
+
+    with chroma_server(tmp_path_factory.mktemp("chroma")) as server:
+        yield server

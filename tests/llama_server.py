@@ -24,7 +24,7 @@ SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette
 # advertise AMX without enabling it the first batched matmul dies on ``ldtilecfg`` (SIGSEGV);
 # ``assistant.backends.local`` applies the same guard to the in-process model.
 LAUNCH_LLAMA_SERVER = """
-import runpy, sys
+import os, runpy, sys
 import llama_cpp
 import llama_cpp.llama_cpp as C
 if b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info():
@@ -34,6 +34,13 @@ if b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info():
         params.use_extra_bufts = False
         return params
     C.llama_model_default_params = _no_repack
+if os.environ.get("LLAMA_SERVER_MEAN_POOLING"):
+    # llama_cpp.server has no pooling option; a chat model's default is per-token vectors.
+    _init = llama_cpp.Llama.__init__
+    def _mean_pooled(self, *args, **kwargs):
+        kwargs.setdefault("pooling_type", llama_cpp.LLAMA_POOLING_TYPE_MEAN)
+        _init(self, *args, **kwargs)
+    llama_cpp.Llama.__init__ = _mean_pooled
 sys.argv[0] = "llama_cpp.server"
 runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
@@ -62,8 +69,12 @@ def _tail(log: Path, lines: int = 20) -> str:
 
 
 @contextlib.contextmanager
-def llama_server(log: Path, threads: int = 1, n_ctx: int = 2048) -> Iterator[tuple[str, str]]:
-    """Run the server with the local model; yields (base url ending in /v1, served model id)."""
+def llama_server(
+    log: Path, threads: int = 1, n_ctx: int = 2048, embeddings: bool = False
+) -> Iterator[tuple[str, str]]:
+    """Run the server with the local model; yields (base url ending in /v1, served model id).
+
+    ``embeddings`` serves ``/v1/embeddings`` instead (mean-pooled vectors of the model)."""
     missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"llama_cpp.server extras not installed ({', '.join(missing)}): "
@@ -74,8 +85,11 @@ def llama_server(log: Path, threads: int = 1, n_ctx: int = 2048) -> Iterator[tup
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", LAUNCH_LLAMA_SERVER, "--model", str(gguf), "--host",
-             "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(n_ctx)],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+             "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(n_ctx),
+             *(["--embedding", "true"] if embeddings else [])],
+            stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1",
+                 **({"LLAMA_SERVER_MEAN_POOLING": "1"} if embeddings else {})},
         )
     try:
         deadline = time.monotonic() + 90

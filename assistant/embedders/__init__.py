@@ -18,7 +18,10 @@ _LOADED: dict[str, Embedder] = {}
 def load_embedder(settings: Settings) -> Embedder:
     """The configured embedder, loaded once per process and configuration."""
     config: EmbedderSettings = settings.embedder
-    key = config.model_dump_json()
+    # The key itself is not part of the cache key's text (model_dump_json masks it), so two
+    # configurations differing only by key are told apart by its value.
+    key = config.model_dump_json() + (config.api_key.get_secret_value() if config.api_key
+                                       else "")
     embedder = _LOADED.get(key)
     if embedder is None:
         embedder = _LOADED[key] = EMBEDDERS.create(config.name, config)

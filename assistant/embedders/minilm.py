@@ -24,6 +24,7 @@ class MiniLMEmbedder:
         from tokenizers import Tokenizer
 
         self.batch_size = batch_size
+        self.parallel_chunks = batch_size
         self._tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
         # The file ships with truncation and fixed padding at 128: use the model's full length
         # and pad only to the longest text of each batch.
@@ -64,4 +65,4 @@ class MiniLMEmbedder:
 
 
 def create(settings: EmbedderSettings) -> MiniLMEmbedder:
-    return MiniLMEmbedder(threads=settings.threads, batch_size=settings.batch_size)
+    return MiniLMEmbedder(threads=settings.threads, batch_size=settings.batch_size or 16)
