@@ -150,10 +150,20 @@ class Assistant:
         )
 
     def search(
-        self, query: str, *, k: int | None = None, filters: SearchFilters | None = None
+        self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
+        all_copies: bool = False,
     ) -> list[Passage]:
         self._ensure_built()
-        return self.index.search(query, k, filters)
+        return self.index.search(query, k, filters, all_copies=all_copies)
+
+    @property
+    def feeds(self) -> Any:
+        """Follow feeds and keep this assistant's index current (``assistant.feeds.Feeds``)."""
+        from assistant.feeds import Feeds
+
+        if getattr(self, "_feeds", None) is None:
+            self._feeds = Feeds(self.settings, index=self.index)
+        return self._feeds
 
     def choose(
         self,

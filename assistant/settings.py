@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import platformdirs
 import tomllib
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import ConfigError
@@ -30,6 +30,63 @@ def packaged_path(name: str) -> Path:
     return inside if inside.is_dir() else PACKAGE_DIR.parent / name
 
 
+class FeedSettings(BaseModel):
+    """Following the news: polite fetching of feeds and pages, and grouping copies into stories.
+
+    Set as ``[feeds]`` in the config file or ``ASSISTANT_FEEDS__<NAME>`` in the environment.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    user_agent: str = Field(
+        "news-assistant/0.1 (open-source news question answering; feed reader)",
+        min_length=1, description="User-Agent sent with every request; names the project",
+    )
+    per_host: int = Field(2, ge=1, le=8, description="requests at once to one host")
+    host_delay: float = Field(
+        0.5, ge=0.0, le=60.0,
+        description="seconds between the starts of two requests to one host (robots.txt "
+        "Crawl-delay raises it, up to 60 s)",
+    )
+    workers: int = Field(8, ge=1, le=64, description="requests at once across all hosts")
+    connect_timeout: float = Field(10.0, gt=0, le=300, description="seconds to connect")
+    read_timeout: float = Field(20.0, gt=0, le=600, description="seconds to wait for data")
+    total_timeout: float = Field(
+        60.0, gt=0, le=3600, description="seconds a whole response may take (slow senders)"
+    )
+    max_body_bytes: int = Field(
+        10_000_000, ge=1024, le=1_000_000_000,
+        description="largest response body read; larger ones are rejected while streaming",
+    )
+    max_redirects: int = Field(5, ge=0, le=20, description="redirects followed per request")
+    respect_robots: bool = Field(
+        True, description="honour robots.txt (off: for feeds you own; also per feed)"
+    )
+    max_pages_per_feed: int = Field(
+        200, ge=1, le=100_000,
+        description="pages fetched per feed and update; the rest wait for the next update",
+    )
+    max_sitemaps: int = Field(
+        20, ge=1, le=1000, description="child sitemaps read from one sitemap index"
+    )
+    page_attempts: int = Field(
+        3, ge=1, le=100,
+        description="tries for a page that fails temporarily (timeout, 5xx) before giving up",
+    )
+    story_threshold: float = Field(
+        0.5, ge=0.05, le=1.0,
+        description="Jaccard similarity of word shingles above which two articles are copies "
+        "of one story",
+    )
+    story_shingle_words: int = Field(
+        4, ge=1, le=12, description="words per shingle for story similarity"
+    )
+    story_window_days: int = Field(
+        7, ge=0, le=3650,
+        description="copies of a story are published at most this many days apart",
+    )
+
+
 class Settings(BaseSettings):
     """Every knob of the assistant. See the README's Configuration table."""
 
@@ -38,6 +95,7 @@ class Settings(BaseSettings):
         extra="forbid",
         populate_by_name=True,
         validate_default=True,
+        env_nested_delimiter="__",
     )
 
     # Where things live
@@ -110,6 +168,9 @@ class Settings(BaseSettings):
     )
     request_timeout: float = Field(60.0, gt=0, le=3600)
     max_retries: int = Field(3, ge=0, le=10)
+
+    # Following feeds and pages (own section; see FeedSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
 
     @field_validator("data_dir", "cache_dir", "corpus_dir", mode="after")
     @classmethod

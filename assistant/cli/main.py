@@ -129,7 +129,8 @@ def open_index(settings: Settings, build: bool = True) -> Any:
 @friendly_errors
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    paths: Annotated[list[str], typer.Argument(
+        metavar="PATH|URL...", help="Files or folders of articles, or http(s) article urls.")],
     chunk_size: Annotated[int | None, typer.Option(help="Tokens per chunk.")] = None,
     chunk_overlap: Annotated[int | None, typer.Option(help="Tokens shared by chunks.")] = None,
     fallback_encoding: Annotated[
@@ -137,19 +138,29 @@ def ingest(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add or update articles from files (.txt .md .html .json .jsonl) and folders."""
+    """Add or update articles from files (.txt .md .html .json .jsonl), folders and web
+    pages (the page's main text; its canonical url is the article id)."""
     from assistant.cli.progress import ingest_progress
     from assistant.cli.render import print_ingest_report
+    from assistant.feeds.urls import is_url
     from assistant.index import NewsIndex
 
-    for path in paths:
+    urls = [p for p in paths if is_url(p)]
+    files = [Path(p) for p in paths if not is_url(p)]
+    for path in files:
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
     settings = settings_from(ctx, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                              fallback_encoding=fallback_encoding)
     index = NewsIndex(settings)
     with ingest_progress(err) as progress:
-        report = index.ingest(paths, progress)
+        report = index.ingest(files, progress) if files else None
+        if urls:
+            from assistant.feeds import Feeds
+
+            from_urls = Feeds(settings, index=index).ingest_urls(urls, progress)
+            report = from_urls if report is None else report.merged(from_urls)
+    assert report is not None
     if as_json:
         print_json(report.to_dict())
     else:
@@ -165,6 +176,9 @@ def search(
     source: SourceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    all_copies: Annotated[bool, typer.Option(
+        "--all-copies", help="Show every copy of a story, not only its earliest article.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find the passages that best match a query (hybrid dense + keyword search)."""
@@ -174,14 +188,15 @@ def search(
     settings = settings_from(ctx)
     filters = SearchFilters.make(source, parse_day(since, "--since"), parse_day(until, "--until"))
     index = open_index(settings)
-    passages = index.search(query, k, filters)
+    passages = index.search(query, k, filters, all_copies=all_copies)
     if as_json:
         print_json([
             {"id": p.article_id, "title": p.title, "source": p.source,
              "published": p.published.isoformat() if p.published else None, "url": p.url,
              "score": round(p.score, 6), "text": p.text, "chunk": p.chunk_id,
              "start": p.start, "end": p.end,
-             "similarity": None if p.dense is None else round(p.dense, 4)}
+             "similarity": None if p.dense is None else round(p.dense, 4),
+             "story": p.story, "also_reported_by": p.copies}
             for p in passages
         ])
     else:
@@ -280,6 +295,9 @@ def chat(
 from assistant.cli.eval_command import register as register_eval  # noqa: E402
 
 register_eval(app, friendly_errors, settings_from)
+from assistant.cli.feeds_command import register as register_feeds  # noqa: E402
+
+register_feeds(app, friendly_errors, settings_from)
 
 
 def run() -> None:
