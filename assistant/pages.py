@@ -21,6 +21,9 @@ logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}  # "" = the server did not say
+# Fewer words than this is a menu, a caption or a paywall stub that trafilatura fell back to,
+# not an article (the shortest news briefs run to a few sentences).
+MIN_ARTICLE_WORDS = 15
 
 
 class PageRejected(Exception):
@@ -84,15 +87,19 @@ def article_from_page(
         except LookupError:
             html = body  # unknown charset name: let trafilatura detect it
     try:
+        # Only dates the page states (metadata, markup): htmldate's extensive search guesses
+        # from copyright lines and the like, and a feed's own date is better than a guess.
         extracted = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, favor_precision=True
+            html, url=url, with_metadata=True, include_comments=False, favor_precision=True,
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except Exception as exc:  # trafilatura/lxml raise many types on hostile markup
         raise PageRejected(f"cannot parse the page ({type(exc).__name__})") from None
     doc = extracted.as_dict() if extracted is not None else {}
     text = (doc.get("text") or "").strip()
-    if not text:
-        raise PageRejected("no article text found in the page (not an article?)")
+    if len(text.split()) < MIN_ARTICLE_WORDS:
+        found = f" (only {len(text.split())} words)" if text else ""
+        raise PageRejected(f"no article text found in the page{found}; not an article?")
     page_url = canonical_url(doc.get("url"), url)
     fields = {
         "title": doc.get("title") or hints.title,

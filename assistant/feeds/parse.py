@@ -85,7 +85,10 @@ def _parse_syndication(body: bytes, url: str, content_type: str) -> ParsedFeed:
         if not link or not key:
             continue
         link = urljoin(url, link)
-        published = item.get("published_parsed") or item.get("updated_parsed")
+        # Read "updated" only when the entry has one: feedparser otherwise maps it to
+        # "published" with a deprecation warning.
+        updated = item.get("updated_parsed") if "updated" in item else None
+        published = item.get("published_parsed") or updated
         authors = [a.get("name", "").strip() for a in item.get("authors") or []
                    if a.get("name")] or ([item["author"]] if item.get("author") else [])
         hints = EntryHints(
@@ -95,7 +98,7 @@ def _parse_syndication(body: bytes, url: str, content_type: str) -> ParsedFeed:
             authors=authors,
             source=title,
         )
-        version = _iso(item.get("updated_parsed")) or _iso(item.get("published_parsed"))
+        version = _iso(updated) or _iso(item.get("published_parsed"))
         result.entries.append(Entry(key, link, hints, version))
     if problem is not None:
         if not result.entries:

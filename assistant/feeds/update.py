@@ -132,7 +132,8 @@ class UpdateReport:
 
     @property
     def pages_fetched(self) -> int:
-        return sum(f.pages_fetched for f in self.feeds)
+        """Page requests made (redirect hops count once each)."""
+        return self.requests.get("page", 0)
 
     @property
     def chunks(self) -> int:
@@ -403,7 +404,7 @@ class FeedUpdater:
                                              response.content_type, response.charset,
                                              entry.hints, origin=feed.url)
         except FetchError as exc:
-            page.fetched = page.fetched or exc.reason.startswith("HTTP")
+            page.fetched = "robots.txt" not in exc.reason
             page.problem, page.transient = exc.reason, exc.transient
         except PageRejected as exc:
             page.problem = str(exc)
