@@ -286,9 +286,9 @@ class Fetcher:
     def _check_robots(self, url: str) -> None:
         origin = _origin(url)
         rules = self._robots_for(origin)
-        if rules == "unreachable":
-            raise FetchError(url, f"robots.txt of {origin} is unreachable (RFC 9309: not "
-                             "crawled until it answers)", transient=True)
+        if isinstance(rules, str) and rules.startswith("unreachable"):
+            raise FetchError(url, f"robots.txt of {origin} {rules}; not crawled until it "
+                             "answers (RFC 9309)", transient=True)
         if isinstance(rules, RobotFileParser) and not rules.can_fetch(
                 self.settings.user_agent, url):
             raise FetchError(url, "disallowed by robots.txt (respect_robots = false, or "
@@ -316,7 +316,7 @@ class Fetcher:
                 status, text = response.status, _decode(response)
             except FetchError as exc:
                 if exc.transient:  # 5xx, timeout, no connection
-                    return "unreachable"
+                    return f"unreachable ({exc.reason})"
                 status, text = 404, ""  # 4xx, too big, redirect trouble: no usable rules
             if self.robots_cache:
                 self.robots_cache.save_robots(origin, status, text)
