@@ -8,6 +8,7 @@ is logged (path, headers, start time, how many were in flight on the server at t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -130,10 +131,9 @@ class NewsServer:
             if route.length:
                 handler.send_header("Content-Length", str(len(route.body)))
             handler.end_headers()
-            try:
+            # The client may give up early (size limit): expected.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 handler.wfile.write(route.body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (size limit): expected
         finally:
             with self._lock:
                 self._in_flight -= 1

@@ -39,7 +39,7 @@ def followed(tmp_path: Path, news_site: Site) -> tuple[Feeds, Site]:
 def test_first_update_reads_every_kind_of_feed_and_reports_each_failure(
     followed: tuple[Feeds, Site]
 ) -> None:
-    feeds, site = followed
+    feeds, _site = followed
     report = feeds.update()
     by_name = {f.name: f for f in report.feeds}
     # One line per failed feed, naming it and the reason; the others all went through.

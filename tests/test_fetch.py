@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -95,9 +96,9 @@ def test_body_size_limit_with_and_without_content_length(server: NewsServer) -> 
     server.routes["/streamed"] = Route(b"x" * 50_000, length=False)
     server.routes["/fits"] = Route(b"x" * 9_000, length=False)
     with fetcher() as f:
-        with pytest.raises(FetchError, match="body of 50,000 bytes is over the limit"):
+        with pytest.raises(FetchError, match=r"body of 50,000 bytes is over the limit"):
             f.get(server.url("/declared"))
-        with pytest.raises(FetchError, match="body over the limit of 10,000 bytes"):
+        with pytest.raises(FetchError, match=r"body over the limit of 10,000 bytes"):
             f.get(server.url("/streamed"))
         assert len(f.get(server.url("/fits")).body) == 9_000
 
@@ -106,7 +107,7 @@ def test_robots_txt_is_honoured_unless_turned_off(server: NewsServer) -> None:
     for path in ("/private/a", "/no-assistants/b", "/public/c"):
         server.routes[path] = Route(b"page")
     with fetcher() as f:
-        with pytest.raises(FetchError, match="disallowed by robots.txt"):
+        with pytest.raises(FetchError, match=r"disallowed by robots\.txt"):
             f.get(server.url("/private/a"))
         assert f.get(server.url("/public/c")).body == b"page"
         assert f.get(server.url("/private/a"), respect_robots=False).body == b"page"
@@ -118,7 +119,7 @@ def test_robots_txt_is_honoured_unless_turned_off(server: NewsServer) -> None:
         b"User-agent: *\nDisallow: /private/\n\nUser-agent: news-assistant\n"
         b"Disallow: /no-assistants/\n", "text/plain")
     with fetcher() as f:
-        with pytest.raises(FetchError, match="disallowed by robots.txt"):
+        with pytest.raises(FetchError, match=r"disallowed by robots\.txt"):
             f.get(server.url("/no-assistants/b"))
         assert f.get(server.url("/private/a")).body == b"page"
 
@@ -126,7 +127,7 @@ def test_robots_txt_is_honoured_unless_turned_off(server: NewsServer) -> None:
 def test_robots_txt_server_error_means_do_not_crawl(server: NewsServer) -> None:
     server.routes["/robots.txt"] = Route(status=503)
     server.routes["/page"] = Route(b"page")
-    with fetcher() as f, pytest.raises(FetchError, match="robots.txt .* unreachable") as exc:
+    with fetcher() as f, pytest.raises(FetchError, match=r"robots\.txt .* unreachable") as exc:
         f.get(server.url("/page"))
     assert exc.value.transient
     assert "/page" not in server.paths()
@@ -155,7 +156,7 @@ def test_at_most_two_requests_per_host_spaced_by_the_delay(server: NewsServer) -
     assert not errors
     assert server.max_in_flight == 2
     starts = sorted(h.started for h in server.hits)
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.09  # the server saw them at least host_delay apart
 
 
