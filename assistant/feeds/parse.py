@@ -150,5 +150,8 @@ def _parse_sitemap(body: bytes, url: str) -> ParsedFeed:
 
 
 def _first_line(problem: object) -> str:
+    if hasattr(problem, "getLineNumber") and hasattr(problem, "getMessage"):  # SAX errors
+        return (f"{problem.getMessage()} (line {problem.getLineNumber()}, "
+                f"column {problem.getColumnNumber()})")
     text = str(problem).strip() or type(problem).__name__
     return text.splitlines()[0][:160]
