@@ -152,7 +152,8 @@ def register(app: typer.Typer, friendly_errors: Callable[..., Any],
             table.add_column(column, overflow="fold")
         for feed in feeds:
             items = str(feed.items) + (f" (+{feed.pending} waiting)" if feed.pending else "")
-            table.add_row(escape(feed.name), escape(feed.url), feed.last_update or "never",
+            when = feed.last_update[:16].replace("T", " ") if feed.last_update else "never"
+            table.add_row(escape(feed.name), escape(feed.url), when,
                           items, Text(feed.last_error or "", style="red"))
         out.print(table)
 
@@ -161,9 +162,13 @@ def register(app: typer.Typer, friendly_errors: Callable[..., Any],
     def remove(
         ctx: typer.Context,
         feed: Annotated[str, typer.Argument(metavar="NAME|URL", help="Feed to stop following.")],
+        as_json: JsonOpt = False,
     ) -> None:
         """Stop following a feed (its articles stay in the index)."""
         gone = open_feeds(ctx).unfollow(feed)
+        if as_json:
+            print_json(gone.to_dict())
+            return
         out.print(f"No longer following {gone.name} ({gone.url}); its {gone.items} articles "
                   "stay in the index", highlight=False, markup=False)
 
