@@ -70,3 +70,17 @@ def test_bad_config_files(tmp_path: Path) -> None:
         load_settings(unknown)
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_feed_settings_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "assistant.toml"
+    config.write_text("[feeds]\nhost_delay = 2.5\nrespect_robots = false\n")
+    settings = load_settings(config)
+    assert settings.feeds.host_delay == 2.5 and settings.feeds.respect_robots is False
+    assert settings.feeds.per_host == 2  # defaults kept for the rest of the section
+    monkeypatch.setenv("ASSISTANT_FEEDS__PER_HOST", "1")
+    merged = load_settings(config).feeds  # environment and file are merged field by field
+    assert (merged.per_host, merged.host_delay) == (1, 2.5)
+    monkeypatch.setenv("ASSISTANT_FEEDS__PER_HOST", "99")
+    with pytest.raises(ConfigError, match="feeds.per_host"):
+        load_settings(config)
