@@ -82,5 +82,5 @@ def test_feed_settings_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     merged = load_settings(config).feeds  # environment and file are merged field by field
     assert (merged.per_host, merged.host_delay) == (1, 2.5)
     monkeypatch.setenv("ASSISTANT_FEEDS__PER_HOST", "99")
-    with pytest.raises(ConfigError, match="feeds.per_host"):
+    with pytest.raises(ConfigError, match=r"feeds\.per_host"):
         load_settings(config)
