@@ -18,6 +18,7 @@ from assistant.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from assistant.engine import AnswerStream, Assistant
+    from assistant.feeds import Feeds
 
 __all__ = [
     "Answer",
@@ -25,6 +26,7 @@ __all__ = [
     "Assistant",
     "AssistantError",
     "Citation",
+    "Feeds",
     "Settings",
     "ask",
     "load_settings",
@@ -39,6 +41,10 @@ def __getattr__(name: str) -> Any:
         from assistant import engine
 
         return getattr(engine, name)
+    if name == "Feeds":
+        from assistant.feeds import Feeds
+
+        return Feeds
     raise AttributeError(name)
 
 

@@ -49,6 +49,16 @@ class Citation:
     url: str
     passage: str
     chunk_ids: list[str] = field(default_factory=list)
+    # Other articles of the same story (copies printed by other outlets), earliest first.
+    also_reported_by: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def outlets(self) -> int:
+        """How many outlets carried the story (this one included)."""
+        names = {self.source.strip().lower() or self.article_id}
+        names |= {(c.get("source") or "").strip().lower() or c["id"]
+                  for c in self.also_reported_by}
+        return len(names)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +70,8 @@ class Citation:
             "url": self.url,
             "passage": self.passage,
             "chunks": self.chunk_ids,
+            "also_reported_by": self.also_reported_by,
+            "outlets": self.outlets,
         }
 
 

@@ -99,6 +99,7 @@ def renumber(
                 url=p.url,
                 passage=source.text,
                 chunk_ids=[c.chunk_id for c in source.chunks] or [p.chunk_id],
+                also_reported_by=list(p.copies),
             )
         )
     return " ".join(sentences), citations

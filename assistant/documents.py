@@ -114,3 +114,5 @@ class Passage:
     lexical: float | None = None  # BM25 score, when the keyword side found it
     authors: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    story: str = ""  # story id: near-duplicate copies of one article share it
+    copies: list[dict[str, Any]] = field(default_factory=list)  # the story's other articles

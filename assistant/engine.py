@@ -13,7 +13,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant import prompts
 from assistant.answer import Answer, RetrievalTrace
@@ -28,6 +28,9 @@ from assistant.ingest import ProgressCallback
 from assistant.settings import Settings, load_settings
 from assistant.timewords import infer_date_range
 from assistant.verification import Verifier, looks_like_refusal
+
+if TYPE_CHECKING:
+    from assistant.feeds import Feeds
 
 # Follow-ups that lean on the conversation: pronouns, "what about", or very short questions.
 _FOLLOW_UP = re.compile(
@@ -99,6 +102,7 @@ class Assistant:
         self._backend_name = backend if isinstance(backend, str) else None
         self._build_progress = build_progress
         self._built = False
+        self._feeds: Feeds | None = None
         self.verifier = Verifier(self.index.embedder, self.settings.answer.min_support)
 
     @property
@@ -141,11 +145,21 @@ class Assistant:
 
     def search(
         self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
-        prefer: SearchFilters | None = None,
+        prefer: SearchFilters | None = None, all_copies: bool = False,
     ) -> list[Passage]:
-        """Passages for ``query`` within ``filters``, ranking ``prefer``'s scope higher."""
+        """Passages for ``query`` within ``filters``, ranking ``prefer``'s scope higher; copies
+        of one story count once unless ``all_copies``."""
         self._ensure_built()
-        return self.index.search(query, k, filters, prefer)
+        return self.index.search(query, k, filters, prefer, all_copies=all_copies)
+
+    @property
+    def feeds(self) -> Feeds:
+        """Follow feeds and keep this assistant's index current (``assistant.feeds.Feeds``)."""
+        from assistant.feeds import Feeds
+
+        if self._feeds is None:
+            self._feeds = Feeds(self.settings, index=self.index)
+        return self._feeds
 
     # -- the pipeline ------------------------------------------------------------------------
     def _ensure_built(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.documents import Passage
+from assistant.documents import Article, Passage
 from assistant.embedders import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.filters import SearchFilters
@@ -17,6 +17,7 @@ from assistant.settings import Settings
 from assistant.stores.chroma import ChromaStore
 from assistant.stores.keyword import KeywordIndex
 from assistant.stores.keyword_sync import KeywordSync
+from assistant.stories import count_stories
 
 
 class NewsIndex:
@@ -58,6 +59,23 @@ class NewsIndex:
             self.keyword_sync.sync()
         return report
 
+    def add_articles(
+        self, articles: Sequence[Article], progress: ProgressCallback | None = None, *,
+        wait: bool = True,
+    ) -> IngestReport:
+        """Write articles that do not come from files (pages, feed entries); see
+        ``Ingestor.add_articles``. The keyword index is brought up to date after."""
+        with self.lock.hold(wait=wait):
+            report = Ingestor(self.settings, self.store, self.embedder).add_articles(
+                articles, progress)
+            if report.changed:
+                self.keyword_sync.sync()
+        return report
+
+    def refresh_keyword(self) -> None:
+        """Bring the keyword index up to date with the store (after a batch of writes)."""
+        self.keyword_sync.sync()
+
     def ensure_built(self, progress: ProgressCallback | None = None) -> IngestReport | None:
         """On first use (empty collection), ingest the default corpus; else do nothing."""
         if self.store.count_chunks() > 0:
@@ -85,11 +103,14 @@ class NewsIndex:
         k: int | None = None,
         filters: SearchFilters | None = None,
         prefer: SearchFilters | None = None,
+        all_copies: bool = False,
     ) -> list[Passage]:
+        """Best passages; copies of one story count once unless ``all_copies``."""
         if not query.strip():
             raise InputError("empty question: type some words to search for")
         self.keyword_sync.sync()
-        return self.retriever.search(query, k or self.settings.retrieval.top_k, filters, prefer)
+        return self.retriever.search(query, k or self.settings.retrieval.top_k, filters, prefer,
+                                     all_copies)
 
     def stats(self) -> dict[str, Any]:
         records = self.store.article_records()
@@ -100,6 +121,7 @@ class NewsIndex:
             sources[name] = sources.get(name, 0) + 1
         return {
             "articles": len(records),
+            "stories": count_stories(records.values()),
             "chunks": self.store.count_chunks(),
             "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
             "date_range": [dates[0].isoformat(), dates[-1].isoformat()] if dates else None,

@@ -4,6 +4,10 @@ An article is identified by its url, else a hash of its normalised content. Unch
 (same fingerprint) cost no embedding work; a changed one replaces its old chunks; an article
 that a file no longer contains is removed (unless another file still has it). Writes happen in
 small batches, each complete on its own, so an interrupted run resumes with no duplicates.
+
+Articles that do not come from files (web pages, feed entries) go through ``add_articles``:
+the same embedding and writing path, without the removal of what a file no longer holds.
+Every written article joins a story (``assistant.stories``): copies of one wire story share it.
 """
 
 from __future__ import annotations
@@ -11,15 +15,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.chunking import Chunker
-from assistant.documents import Article, Rejection
+from assistant.documents import Article, Rejection, content_id
 from assistant.embedders import Embedder
 from assistant.readers import read_paths
 from assistant.readers.types import oversize
 from assistant.settings import Settings
 from assistant.stores.chroma import ArticleRecord, ChromaStore, PreparedArticle
+from assistant.stories import StoryGrouper
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,15 @@ class IngestReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+    def merged(self, other: IngestReport) -> IngestReport:
+        """Both reports as one (files and urls given to one ``ingest``)."""
+        return IngestReport(
+            self.added + other.added, self.updated + other.updated,
+            self.unchanged + other.unchanged, self.removed + other.removed,
+            self.rejected + other.rejected, self.warnings + other.warnings,
+            self.files + other.files, self.chunks + other.chunks, self.seconds + other.seconds,
+        )
 
     def to_dict(self) -> dict[str, object]:
         def refs(items: list[ArticleRef]) -> list[dict[str, str]]:
@@ -111,6 +126,63 @@ class Ingestor:
         # A remote embedder sends its batches concurrently: hand it enough to keep them busy.
         self.batch_chunks = batch_chunks or max(128, embedder.parallel_chunks)
         self.salt = f"{embedder.name}/{settings.ingest.chunk_size}/{settings.ingest.chunk_overlap}"
+        self._records: dict[str, ArticleRecord] | None = None  # what the store holds (add_articles)
+        self._stories: StoryGrouper | None = None
+
+    def _load(self) -> dict[str, ArticleRecord]:
+        """The store's article records and the story grouper built from them."""
+        records = self.store.article_records()
+        feeds = self.settings.feeds
+        self._stories = StoryGrouper.from_store(self.store, records, feeds.story_threshold,
+                                                feeds.story_shingle_words,
+                                                feeds.story_window_days)
+        self._records = records
+        return records
+
+    def add_articles(
+        self, articles: Sequence[Article], progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Write articles that come from somewhere else than files (web pages, feeds).
+
+        Idempotent like ``run``: an article whose fingerprint is unchanged costs nothing, a
+        changed one (same id, new content) replaces the old version. Nothing is ever removed.
+        The store's records are read once per Ingestor, so one Ingestor serves a whole update.
+        """
+        started = time.perf_counter()
+        notify = progress or (lambda _event: None)
+        report = IngestReport()
+        records = self._records if self._records is not None else self._load()
+        origins: dict[str, list[str]] = {}
+        pending: dict[str, tuple[Article, str]] = {}
+        seen: dict[str, Article] = {}
+        limit = self.settings.ingest.max_article_chars
+        for article in articles:
+            if len(article.text) > limit:
+                report.rejected.append(Rejection(article.origin or article.id,
+                                                 oversize(len(article.text), limit)))
+                continue
+            if article.id in seen:
+                first = seen[article.id]
+                report.warnings.append(Rejection(
+                    article.origin, f"same article as {first.origin}; kept once"))
+                continue
+            seen[article.id] = article
+            record = records.get(article.id)
+            known = list(record.origins) if record else []
+            if article.origin and article.origin not in known:
+                known.append(article.origin)
+            origins[article.id] = known
+            fingerprint = article.fingerprint(self.salt)
+            if record and record.fingerprint == fingerprint:
+                report.unchanged.append(_ref(article))
+                if record.origins != known:
+                    self.store.set_origins(article.id, known)
+                    record.origins = known
+            else:
+                pending[article.id] = (article, fingerprint)
+        self._write(pending, records, origins, report, notify)
+        report.seconds = time.perf_counter() - started
+        return report
 
     def run(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:
         started = time.perf_counter()
@@ -118,7 +190,7 @@ class Ingestor:
         report = IngestReport()
         notify(IngestProgress("reading"))
 
-        records = self.store.article_records()
+        records = self._load()
         origins: dict[str, list[str]] = {aid: list(rec.origins) for aid, rec in records.items()}
         pending: dict[str, tuple[Article, str]] = {}  # id -> (article, fingerprint)
         seen: dict[str, Article] = {}
@@ -195,6 +267,10 @@ class Ingestor:
                 doomed.append(article_id)
                 report.removed.append(ArticleRef(article_id, record.title, gone_from[0]))
         self.store.delete(doomed)
+        for article_id in doomed:
+            records.pop(article_id, None)
+            if self._stories is not None:
+                self._stories.remove(article_id)
 
     def _write(
         self,
@@ -218,17 +294,24 @@ class Ingestor:
             texts = [chunker.embedding_text(a, c) for a, _, chunks in batch for c in chunks]
             vectors = self.embedder.embed(texts)
             prepared, offset = [], 0
+            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
             for article, fingerprint, chunks in batch:
-                prepared.append(PreparedArticle(
+                prepared.append(self._prepare(
                     article, fingerprint, chunks, vectors[offset : offset + len(chunks)],
-                    origins.get(article.id, []),
+                    origins.get(article.id, []), records.get(article.id), now,
                 ))
                 offset += len(chunks)
             self.store.write(prepared)
-            for article, _, chunks in batch:
+            for item in prepared:
+                article = item.article
                 target = report.updated if article.id in records else report.added
                 target.append(_ref(article))
-                report.chunks += len(chunks)
+                report.chunks += len(item.chunks)
+                records[article.id] = ArticleRecord(
+                    article.id, item.fingerprint, article.title, article.source, article.url,
+                    article.published, len(item.chunks), item.origins, item.story,
+                    item.minhash, item.content, item.added, item.updated,
+                )
             done += len(batch)
             batch, batch_size = [], 0
             notify(IngestProgress("embedding", total, done, report.chunks))
@@ -247,3 +330,25 @@ class Ingestor:
                 flush()
         if batch:
             flush()
+
+    def _prepare(
+        self,
+        article: Article,
+        fingerprint: str,
+        chunks: list,
+        vectors: object,
+        origins: list[str],
+        record: ArticleRecord | None,
+        now: str,
+    ) -> PreparedArticle:
+        """An article ready to write: its story, and when it was added and last changed."""
+        assert self._stories is not None  # loaded by run / add_articles
+        story, minhash = self._stories.assign(article.id, article.text, article.published)
+        content = content_id(article.title, article.text)
+        changed = record is not None and record.content != content
+        return PreparedArticle(
+            article, fingerprint, chunks, vectors, origins,  # type: ignore[arg-type]
+            story=story, minhash=minhash, content=content,
+            added=(record.added if record and record.added else now),
+            updated=now if changed else (record.updated if record else ""),
+        )

@@ -33,8 +33,8 @@ class WriteLock:
             except Timeout:
                 if not wait:
                     raise StorageError(
-                        f"another process is writing to this index ({self.path}); wait for it "
-                        "to finish, or run again without --no-wait to queue behind it"
+                        f"another process is writing to this index ({self.path}); try again "
+                        "when it has finished (or let this one wait for it)"
                     ) from None
                 if on_wait is not None:
                     on_wait()

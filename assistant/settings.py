@@ -1,7 +1,7 @@
 """One typed settings object in nested sections: defaults < TOML file < environment < flags.
 
 Sections: ``store``, ``ingest``, ``embedder``, ``retrieval``, ``answer``, ``local``, ``openai``,
-``evals``; e.g. ``settings.retrieval.top_k``. The same value can be given
+``feeds``, ``evals``; e.g. ``settings.retrieval.top_k``. The same value can be given
 
 - in the TOML file as ``[retrieval]`` ``top_k = 5`` (or, flat, ``top_k = 5`` at the top level);
 - in the environment as ``ASSISTANT_RETRIEVAL__TOP_K=5`` or, flat, ``ASSISTANT_TOP_K=5``;
@@ -231,6 +231,61 @@ class OpenAISettings(Section):
         return None if isinstance(value, str) and not value.strip() else value
 
 
+class FeedSettings(Section):
+    """Following the news: polite fetching of feeds and pages, and grouping copies into stories.
+
+    Set as ``[feeds]`` in the config file or ``ASSISTANT_FEEDS__<NAME>`` in the environment.
+    """
+
+    user_agent: str = Field(
+        "news-assistant/0.1 (open-source news question answering; feed reader)",
+        min_length=1, description="User-Agent sent with every request; names the project",
+    )
+    per_host: int = Field(2, ge=1, le=8, description="requests at once to one host")
+    host_delay: float = Field(
+        0.5, ge=0.0, le=60.0,
+        description="seconds between the starts of two requests to one host (robots.txt "
+        "Crawl-delay raises it, up to 60 s)",
+    )
+    workers: int = Field(8, ge=1, le=64, description="requests at once across all hosts")
+    connect_timeout: float = Field(10.0, gt=0, le=300, description="seconds to connect")
+    read_timeout: float = Field(20.0, gt=0, le=600, description="seconds to wait for data")
+    total_timeout: float = Field(
+        60.0, gt=0, le=3600, description="seconds a whole response may take (slow senders)"
+    )
+    max_body_bytes: int = Field(
+        10_000_000, ge=1024, le=1_000_000_000,
+        description="largest response body read; larger ones are rejected while streaming",
+    )
+    max_redirects: int = Field(5, ge=0, le=20, description="redirects followed per request")
+    respect_robots: bool = Field(
+        True, description="honour robots.txt (off: for feeds you own; also per feed)"
+    )
+    max_pages_per_feed: int = Field(
+        200, ge=1, le=100_000,
+        description="pages fetched per feed and update; the rest wait for the next update",
+    )
+    max_sitemaps: int = Field(
+        20, ge=1, le=1000, description="child sitemaps read from one sitemap index"
+    )
+    page_attempts: int = Field(
+        3, ge=1, le=100,
+        description="tries for a page that fails temporarily (timeout, 5xx) before giving up",
+    )
+    story_threshold: float = Field(
+        0.5, ge=0.05, le=1.0,
+        description="Jaccard similarity of word shingles above which two articles are copies "
+        "of one story",
+    )
+    story_shingle_words: int = Field(
+        4, ge=1, le=12, description="words per shingle for story similarity"
+    )
+    story_window_days: int = Field(
+        7, ge=0, le=3650,
+        description="copies of a story are published at most this many days apart",
+    )
+
+
 class EvalSettings(Section):
     """Benchmarks only (``assistant eval``): never read by the answer path."""
 
@@ -251,6 +306,7 @@ SECTIONS: dict[str, type[Section]] = {
     "answer": AnswerSettings,
     "local": LocalSettings,
     "openai": OpenAISettings,
+    "feeds": FeedSettings,
     "evals": EvalSettings,
 }
 
@@ -261,7 +317,8 @@ def _flat_names() -> dict[str, tuple[str, str]]:
         for field_name, info in model.model_fields.items():
             extra = info.json_schema_extra
             flat = extra.get("flat") if isinstance(extra, dict) else None
-            names[str(flat or field_name)] = (section, field_name)
+            if flat:  # only the historical names; newer settings are nested only
+                names[str(flat)] = (section, field_name)
     return names
 
 
@@ -327,6 +384,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
     evals: EvalSettings = Field(default_factory=EvalSettings)
 
     @field_validator("data_dir", "cache_dir", "corpus_dir", mode="after")
@@ -550,7 +608,7 @@ def _mask(secret: str) -> str:
 
 def settings_markdown() -> str:
     """The README's settings table, generated from the model (a test keeps them in step)."""
-    lines = ["| setting | flat name / env | default | meaning |", "|---|---|---|---|"]
+    lines = ["| setting | flat name / environment | default | meaning |", "|---|---|---|---|"]
     for name in TOP_LEVEL:
         info = Settings.model_fields[name]
         lines.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | see below | "
@@ -558,9 +616,10 @@ def settings_markdown() -> str:
     for section, model in SECTIONS.items():
         for field_name, info in model.model_fields.items():
             extra = info.json_schema_extra
-            flat = str(extra.get("flat")) if isinstance(extra, dict) else field_name
+            flat = extra.get("flat") if isinstance(extra, dict) else None
+            nested = f"{ENV_PREFIX}{section}__{field_name}".upper()
+            names = f"`{flat}` / `{ENV_PREFIX}{str(flat).upper()}`" if flat else f"`{nested}`"
             default = info.get_default(call_default_factory=True)
             shown = "none" if default is None else f"`{default}`"
-            lines.append(f"| `{section}.{field_name}` | `{flat}` / `{ENV_PREFIX}{flat.upper()}` "
-                         f"| {shown} | {info.description} |")
+            lines.append(f"| `{section}.{field_name}` | {names} | {shown} | {info.description} |")
     return "\n".join(lines)

@@ -155,3 +155,25 @@ def chroma(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
     with chroma_server(tmp_path_factory.mktemp("chroma")) as server:
         yield server
+
+
+# -- feeds: a real HTTP server on loopback ------------------------------------------------------
+FAST_FEEDS = {"host_delay": 0.0, "read_timeout": 0.5, "connect_timeout": 2.0,
+              "total_timeout": 5.0, "max_body_bytes": 200_000, "workers": 4}
+
+
+def feed_settings(tmp: Path, **feeds: object) -> Settings:
+    """Settings for feed tests: fast timeouts, small body limit, no politeness delay."""
+    return make_settings(tmp, feeds={**FAST_FEEDS, **feeds})
+
+
+@pytest.fixture
+def news_site():  # type: ignore[no-untyped-def]
+    from news_server import NewsServer
+    from news_site import build_site
+
+    server = NewsServer()
+    try:
+        yield build_site(server)
+    finally:
+        server.close()

@@ -174,3 +174,17 @@ def test_readme_settings_table_is_generated_from_the_model() -> None:
     table = readme.split(start, 1)[1].split(end, 1)[0]
     assert table == settings_markdown(), ("README settings table is out of date: paste the "
                                           "output of assistant.settings.settings_markdown()")
+
+
+def test_feed_settings_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "assistant.toml"
+    config.write_text("[feeds]\nhost_delay = 2.5\nrespect_robots = false\n")
+    settings = load_settings(config)
+    assert settings.feeds.host_delay == 2.5 and settings.feeds.respect_robots is False
+    assert settings.feeds.per_host == 2  # defaults kept for the rest of the section
+    monkeypatch.setenv("ASSISTANT_FEEDS__PER_HOST", "1")
+    merged = load_settings(config).feeds  # environment and file are merged field by field
+    assert (merged.per_host, merged.host_delay) == (1, 2.5)
+    monkeypatch.setenv("ASSISTANT_FEEDS__PER_HOST", "99")
+    with pytest.raises(ConfigError, match=r"feeds\.per_host"):
+        load_settings(config)

@@ -28,6 +28,7 @@ Ask a question about the news articles; follow-up questions use the conversation
   /filter             show the filters; /filter source=Rudaw since=2020-01-01 until=2020-12-31
   /filter clear       remove all filters
   /reset              forget the conversation (filters stay)
+  /update             poll the followed feeds and index what is new (Ctrl-C stops)
   /help               this help
   /quit               leave (or Ctrl-D)
 Ctrl-C stops an answer that is being written."""
@@ -144,6 +145,7 @@ class ChatSession:
             "/sources": self._sources,
             "/filter": self._filter,
             "/reset": self._reset,
+            "/update": self._update,
         }
         if name in {"/quit", "/exit", "/q"}:
             return False
@@ -167,6 +169,28 @@ class ChatSession:
         self.turns.clear()
         self.last = None
         self.out.print("Conversation cleared (filters kept).", style="dim")
+
+    def _update(self, args: str) -> None:
+        """Poll the followed feeds (all, or the names given) between two questions."""
+        import threading
+
+        from assistant.cli.feeds_command import print_update_report, stop_on_ctrl_c
+
+        feeds = self.assistant.feeds
+        if not feeds.list():
+            self.out.print("No feeds yet: add one with 'assistant feeds add URL'.", style="dim")
+            return
+        stop = threading.Event()
+        try:
+            with stop_on_ctrl_c(stop, self.err), self.err.status("Updating feeds…"):
+                report = feeds.update(args.split() or None, stop=stop)
+        except AssistantError as exc:
+            self._error(f"error: {exc}")
+            return
+        except KeyboardInterrupt:  # a second Ctrl-C: the next update carries on
+            self._error("update interrupted; /update again carries on")
+            return
+        print_update_report(self.out, report)
 
     def _filter(self, args: str) -> None:
         if args.lower() in {"clear", "none", "off", "reset"}:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from assistant.cli.eval_command import eval_command
+from assistant.cli.feeds_command import feeds_app, update_command
 from assistant.cli.toolkit import (
     BackendOpt,
     DateOpt,
@@ -68,7 +69,8 @@ def main(
 @friendly_errors
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    paths: Annotated[list[str], typer.Argument(
+        metavar="PATH|URL...", help="Files or folders of articles, or http(s) article urls.")],
     chunk_size: Annotated[int | None, typer.Option(help="Tokens per chunk.")] = None,
     chunk_overlap: Annotated[int | None, typer.Option(help="Tokens shared by chunks.")] = None,
     fallback_encoding: Annotated[
@@ -78,18 +80,28 @@ def ingest(
         "--no-wait", help="Fail at once if another process is writing to the index.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add or update articles from files (.txt .md .html .json .jsonl) and folders."""
+    """Add or update articles from files (.txt .md .html .json .jsonl), folders and web
+    pages (the page's main text; its canonical url is the article id)."""
     from assistant.cli.render import print_ingest_report
+    from assistant.feeds.urls import is_url
     from assistant.index import NewsIndex
 
-    for path in paths:
+    urls = [p for p in paths if is_url(p)]
+    files = [Path(p) for p in paths if not is_url(p)]
+    for path in files:
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
     settings = settings_from(ctx, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                              fallback_encoding=fallback_encoding)
     index = NewsIndex(settings)
     with ingest_progress() as progress:
-        report = index.ingest(paths, progress, wait=not no_wait)
+        report = index.ingest(files, progress, wait=not no_wait) if files else None
+        if urls:
+            from assistant.feeds import Feeds
+
+            from_urls = Feeds(settings, index=index).ingest_urls(urls, progress)
+            report = from_urls if report is None else report.merged(from_urls)
+    assert report is not None
     if as_json:
         print_json(report.to_dict())
     else:
@@ -105,6 +117,9 @@ def search(
     source: SourceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    all_copies: Annotated[bool, typer.Option(
+        "--all-copies", help="Show every copy of a story, not only its earliest article.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find the passages that best match a query (hybrid dense + keyword search)."""
@@ -114,14 +129,15 @@ def search(
     settings = settings_from(ctx)
     filters = SearchFilters.make(source, parse_day(since, "--since"), parse_day(until, "--until"))
     index = open_index(settings)
-    passages = index.search(query, k, filters)
+    passages = index.search(query, k, filters, all_copies=all_copies)
     if as_json:
         print_json([
             {"id": p.article_id, "title": p.title, "source": p.source,
              "published": p.published.isoformat() if p.published else None, "url": p.url,
              "score": round(p.score, 6), "text": p.text, "chunk": p.chunk_id,
              "start": p.start, "end": p.end,
-             "similarity": None if p.dense is None else round(p.dense, 4)}
+             "similarity": None if p.dense is None else round(p.dense, 4),
+             "story": p.story, "also_reported_by": p.copies}
             for p in passages
         ])
     else:
@@ -233,6 +249,8 @@ def config(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 app.command("eval")(friendly_errors(eval_command))
+app.add_typer(feeds_app, name="feeds")
+app.command("update")(friendly_errors(update_command))
 
 
 def run() -> None:

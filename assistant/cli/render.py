@@ -48,7 +48,17 @@ def citation_line(citation: Citation) -> Text:
     line.append(" — " + ", ".join(details))
     if citation.url:
         line.append(f"\n    {citation.url}", style="blue underline")
+    if citation.also_reported_by:
+        line.append(f"\n    {also_reported(citation.also_reported_by, citation.outlets)}",
+                    style="dim")
     return line
+
+
+def also_reported(copies: Sequence[dict[str, Any]], outlets: int) -> str:
+    """The line "also reported by B, C (3 outlets)" naming the other copies of a story."""
+    names = list(dict.fromkeys(c.get("source") or c.get("url") or c["id"] for c in copies))
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"also reported by {shown} ({outlets} outlets)"
 
 
 def print_answer(console: Console, answer: Answer) -> None:
@@ -84,6 +94,10 @@ def print_passages(console: Console, passages: Sequence[Passage]) -> None:
         console.print(head)
         if p.url:
             console.print(f"   {escape(p.url)}", style="blue")
+        if p.copies:
+            outlets = len({(c.get("source") or c["id"]).lower() for c in p.copies}
+                          | {(p.source or p.article_id).lower()})
+            console.print(Text("   " + also_reported(p.copies, outlets), style="dim"))
         snippet = " ".join(p.text.split())
         console.print(Text("   " + (snippet[:400] + ("…" if len(snippet) > 400 else ""))))
         console.print()
@@ -131,6 +145,8 @@ def _print_refs(console: Console, label: str, refs: Sequence[ArticleRef]) -> Non
 def print_stats(console: Console, stats: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("articles", str(stats["articles"]))
+    if "stories" in stats:
+        table.add_row("stories", f"{stats['stories']} (copies of one story count once)")
     table.add_row("chunks", str(stats["chunks"]))
     sources = stats["sources"]
     shown = ", ".join(f"{name} ({count})" for name, count in list(sources.items())[:8])

@@ -1,11 +1,12 @@
 """Chroma, embedded (PersistentClient under data_dir) or a server (HttpClient).
 
 Three collections: ``<name>`` holds the chunks with their vectors; ``<name>-articles`` holds one
-record per article (its fingerprint, origins, metadata, and the write sequence and version of
-its last write); ``<name>-deleted`` holds a tombstone (article id and sequence) per deletion.
-The chunk collection's metadata holds the embedder's name and dimension and a ``generation``
-token that changes after every write. Together they let every client of a shared server bring
-its own keyword index up to date by reading only what changed (``stores/keyword_sync.py``).
+record per article (its fingerprint, origins, metadata, story id and MinHash signature, and the
+write sequence and version of its last write); ``<name>-deleted`` holds a tombstone (article id
+and sequence) per deletion. The chunk collection's metadata holds the embedder's name and
+dimension and a ``generation`` token that changes after every write. Together they let every
+client of a shared server bring its own keyword index up to date by reading only what changed
+(``stores/keyword_sync.py``), and know which articles are copies of one story.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class ArticleRecord:
     published: date | None
     chunks: int
     origins: list[str] = field(default_factory=list)
+    story: str = ""  # story id shared by near-duplicate copies ("" before stories existed)
+    minhash: str = ""  # the text's MinHash signature (assistant.stories), so LSH can be rebuilt
+    content: str = ""  # hash of title and text: tells a real update from a re-chunking
+    added: str = ""  # when the article was first written (UTC, ISO 8601)
+    updated: str = ""  # when its content last changed
+    published_time: str = ""  # full publication timestamp when known (orders a story's copies)
 
     @classmethod
     def from_metadata(cls, article_id: str, meta: dict[str, Any]) -> ArticleRecord:
@@ -55,13 +62,24 @@ class ArticleRecord:
             published=date.fromisoformat(published) if published else None,
             chunks=int(meta.get("chunks", 0)),
             origins=json.loads(meta.get("origins", "[]")),
+            story=str(meta.get("story", "")),
+            minhash=str(meta.get("minhash", "")),
+            content=str(meta.get("content", "")),
+            added=str(meta.get("added", "")),
+            updated=str(meta.get("updated", "")),
+            published_time=str(meta.get("published_time", "")),
         )
 
+    @property
+    def story_id(self) -> str:
+        return self.story or self.id
 
-def _article_metadata(article: Article) -> dict[str, Any]:
+
+def _article_metadata(article: Article, story: str = "") -> dict[str, Any]:
     """Metadata every chunk of the article carries (Chroma values must be scalars)."""
     meta: dict[str, Any] = {
         "article_id": article.id,
+        "story": story or article.id,
         "title": article.title,
         "source": article.source,
         "source_key": article.source.lower(),
@@ -92,6 +110,7 @@ def passage_from_metadata(
         end=int(meta.get("end", 0)),
         authors=json.loads(meta.get("authors") or "[]"),
         extra=json.loads(meta.get("extra") or "{}"),
+        story=str(meta.get("story") or meta.get("article_id", "")),
         **scores,
     )
 
@@ -126,6 +145,11 @@ class PreparedArticle:
     chunks: list[Chunk]
     vectors: np.ndarray
     origins: list[str]
+    story: str = ""
+    minhash: str = ""
+    content: str = ""
+    added: str = ""
+    updated: str = ""
 
 
 _NOT_ON_DISK_RETRIES = 5
@@ -223,6 +247,60 @@ class ChromaStore:
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
         }
 
+    def records(self, article_ids: Sequence[str]) -> dict[str, ArticleRecord]:
+        """The records of these articles (those that exist)."""
+        if not article_ids:
+            return {}
+        got = self.articles.get(ids=list(dict.fromkeys(article_ids)), include=["metadatas"])
+        return {aid: ArticleRecord.from_metadata(aid, meta or {})
+                for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=False)}
+
+    def story_members(self, stories: Sequence[str]) -> dict[str, list[ArticleRecord]]:
+        """Every article of these stories, by story id."""
+        members: dict[str, list[ArticleRecord]] = {}
+        if not stories:
+            return members
+        got = self.articles.get(where={"story": {"$in": list(dict.fromkeys(stories))}},
+                                include=["metadatas"])
+        for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+            record = ArticleRecord.from_metadata(aid, meta or {})
+            members.setdefault(record.story_id, []).append(record)
+        return members
+
+    def article_chunks(self, article_id: str) -> list[tuple[Passage, np.ndarray]]:
+        """One article's chunks with their vectors, in article order."""
+        got = self.chunks.get(where={"article_id": article_id},
+                              include=["documents", "metadatas", "embeddings"])
+        rows = [
+            (passage_from_metadata(cid, doc or "", meta or {}), np.asarray(vec, np.float32))
+            for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
+                                           got["embeddings"], strict=False)
+        ]
+        return sorted(rows, key=lambda row: row[0].start)
+
+    def article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """Articles' texts put back together from their chunks (for records without a
+        signature); overlapping chunks are laid at their offsets."""
+        if not article_ids:
+            return {}
+        got = self.chunks.get(where={"article_id": {"$in": list(article_ids)}},
+                              include=["documents", "metadatas"])
+        pieces: dict[str, list[tuple[int, str]]] = {}
+        for doc, meta in zip(got["documents"], got["metadatas"], strict=False):
+            pieces.setdefault(str(meta["article_id"]), []).append((int(meta.get("start", 0)),
+                                                                   doc or ""))
+        texts: dict[str, str] = {}
+        for aid, parts in pieces.items():
+            out: list[str] = []
+            end = 0
+            for start, text in sorted(parts):
+                if start + len(text) <= end:
+                    continue
+                out.append(text[end - start:] if start < end else " " + text)
+                end = start + len(text)
+            texts[aid] = "".join(out).strip()
+        return texts
+
     def count_chunks(self) -> int:
         with self._guard("counting chunks"):
             return self.chunks.count()
@@ -297,7 +375,7 @@ class ChromaStore:
         metadatas: list[dict[str, Any]] = []
         vectors: list[np.ndarray] = []
         for item in batch:
-            shared = _article_metadata(item.article)
+            shared = _article_metadata(item.article, item.story)
             for chunk, vector in zip(item.chunks, item.vectors, strict=True):
                 chunk_ids.append(chunk.id)
                 documents.append(chunk.text)
@@ -330,11 +408,31 @@ class ChromaStore:
                     ),
                     "chunks": len(item.chunks),
                     "origins": json.dumps(item.origins, ensure_ascii=False),
+                    "story": item.story or item.article.id,
+                    "minhash": item.minhash,
+                    "content": item.content,
+                    "added": item.added,
+                    "updated": item.updated,
+                    "published_time": str(item.article.extra.get("published_time", "")),
                 }
                 for item in batch
             ],
         )
         self._bump_generation()
+
+    def set_stories(self, stories: dict[str, tuple[str, str]]) -> None:
+        """Give articles written before stories existed a story id and a signature
+        (``{article id: (story, minhash)}``), on their records and on their chunks."""
+        if not stories:
+            return
+        self._bump_generation()
+        ids = list(stories)
+        self.articles.update(ids=ids, metadatas=[
+            {"story": stories[i][0], "minhash": stories[i][1]} for i in ids])
+        got = self.chunks.get(where={"article_id": {"$in": ids}}, include=["metadatas"])
+        if got["ids"]:
+            self.chunks.update(ids=got["ids"], metadatas=[
+                {"story": stories[str(meta["article_id"])][0]} for meta in got["metadatas"]])
 
     def set_origins(self, article_id: str, origins: list[str]) -> None:
         with self._guard("updating an article record"):
