@@ -82,3 +82,12 @@ EMBEDDERS = Registry("embedder", "embedder.name", {
     "minilm": Entry("assistant.embedders.minilm:create",
                     "all-MiniLM-L6-v2, int8 ONNX, packaged (default)"),
 })
+
+RUNTIMES = Registry("local model runtime", "local.runtime", {
+    "llama-cpp-python": Entry(
+        "assistant.backends.runtimes.llama_cpp_python:load",
+        "llama.cpp compiled on install (pip install -e '.[native]'): the fastest"),
+    "xllamacpp": Entry(
+        "assistant.backends.runtimes.xllamacpp:load",
+        "prebuilt llama.cpp wheel, installed by default: no compile, somewhat slower"),
+})
