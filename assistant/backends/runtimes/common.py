@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+
+WAIT_POLICY = "OMP_WAIT_POLICY"
+
+
+def wait_passively() -> None:
+    """Let llama.cpp's threads sleep, not spin, while they wait for each other.
+
+    Both runtimes run llama.cpp's threads with OpenMP (libgomp), whose threads by default spin
+    at every barrier between operations (hundreds per token). When another program keeps a
+    core busy, the thread that shares it is often descheduled and its partner spins through
+    whole time slices: two threads fell from ~25 to 0.6-0.9 tokens/s beside an ingest. Waiting
+    passively keeps them near the speed one thread would have (benchmarks/runtime.py).
+    libgomp reads the policy once, when it is loaded, so this runs before either runtime is
+    imported; an ``OMP_WAIT_POLICY`` set by the user is kept.
+    """
+    os.environ.setdefault(WAIT_POLICY, "passive")
 
 
 def normalise(logits: Sequence[float]) -> list[float]:

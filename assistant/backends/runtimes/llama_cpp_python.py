@@ -14,7 +14,7 @@ import numpy as np
 
 from assistant.backends.base import Message, TokenScores, Usage
 from assistant.backends.runtimes import RuntimeConfig
-from assistant.backends.runtimes.common import first_line, normalise
+from assistant.backends.runtimes.common import first_line, normalise, wait_passively
 from assistant.errors import BackendError
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ N_BATCH = 512  # prompt tokens per decode step: the whole of a typical prompt in
 
 
 def load(config: RuntimeConfig) -> LlamaCppPython:
+    wait_passively()
     try:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter

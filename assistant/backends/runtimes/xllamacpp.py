@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.backends.base import Message, TokenScores, Usage
 from assistant.backends.runtimes import RuntimeConfig
-from assistant.backends.runtimes.common import first_line, normalise
+from assistant.backends.runtimes.common import first_line, normalise, wait_passively
 from assistant.errors import BackendError
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def load(config: RuntimeConfig) -> XLlamaCpp:
+    wait_passively()
     try:
         import xllamacpp
     except ImportError as exc:
