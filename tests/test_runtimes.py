@@ -57,6 +57,7 @@ def test_no_runtime_installed_says_what_to_install(monkeypatch: pytest.MonkeyPat
 
 
 def test_runtime_setting_is_validated_on_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ASSISTANT_LLM_RUNTIME", raising=False)  # CI sets it for the test run
     assert Settings().local.runtime == "auto"
     assert load_settings(llm_runtime="xllamacpp").local.runtime == "xllamacpp"
     assert load_settings(local={"runtime": "llama-cpp-python"}).local.runtime == (
