@@ -112,7 +112,6 @@ class ScriptedRuntime:
 
     def __init__(self, config: RuntimeConfig, words: Sequence[str] = ("a", "b", "c", "d")):
         self.config = config
-        self.threads = config.threads
         self.words = list(words)
         self.streams: list[dict[str, object]] = []
         self.closed = False
@@ -136,9 +135,6 @@ class ScriptedRuntime:
     def score_next_token(self, messages: Sequence[Message],
                          candidates: Sequence[str]) -> TokenScores | None:
         return TokenScores(normalise([float(-i) for i in range(len(candidates))]))
-
-    def set_threads(self, threads: int) -> None:
-        self.threads = threads
 
     @property
     def prompt_tokens_evaluated(self) -> int:

@@ -31,7 +31,7 @@ class RuntimeConfig:
     """What a runtime needs to load the model."""
 
     path: Path
-    threads: int  # threads when the CPU is free
+    threads: int
     context: int  # context window, in tokens
 
 
@@ -39,7 +39,6 @@ class Runtime(Protocol):
     """One loaded model. Every method is called by one thread at a time."""
 
     name: str
-    threads: int  # threads used by the next call (see ``set_threads``)
 
     def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens of the chat as the model's own template renders it (with the reply header)."""
@@ -57,10 +56,6 @@ class Runtime(Protocol):
                          candidates: Sequence[str]) -> TokenScores | None:
         """Log-probabilities of each candidate as the first reply token, normalised over the
         candidates; None when a candidate is not a single token."""
-        ...
-
-    def set_threads(self, threads: int) -> None:
-        """Threads for the following calls (fewer when other programs keep the CPU busy)."""
         ...
 
     @property

@@ -59,7 +59,7 @@ def load(config: RuntimeConfig) -> LlamaCppPython:
         eos_token=_token_text(llama, llama.token_eos()),
         bos_token=_token_text(llama, llama.token_bos()),
     )
-    return LlamaCppPython(llama, formatter, config.threads)
+    return LlamaCppPython(llama, formatter)
 
 
 class LlamaCppPython:
@@ -67,17 +67,9 @@ class LlamaCppPython:
 
     name = "llama-cpp-python"
 
-    def __init__(self, llama: Llama, formatter: Jinja2ChatFormatter, threads: int) -> None:
+    def __init__(self, llama: Llama, formatter: Jinja2ChatFormatter) -> None:
         self.llama = llama
         self.formatter = formatter  # renders the GGUF's template as llama-cpp-python does
-        self.threads = threads
-
-    def set_threads(self, threads: int) -> None:
-        if threads != self.threads:
-            import llama_cpp
-
-            llama_cpp.llama_set_n_threads(self.llama.ctx, threads, threads)
-            self.threads = threads
 
     @property
     def prompt_tokens_evaluated(self) -> int:

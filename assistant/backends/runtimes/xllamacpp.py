@@ -72,7 +72,7 @@ def load(config: RuntimeConfig) -> XLlamaCpp:
             f"cannot load the local model {config.path} with xllamacpp ({first_line(exc)}); it "
             "needs ~2 GB of free memory: close other programs or lower llm_context"
         ) from None
-    return XLlamaCpp(server, key, config.threads)
+    return XLlamaCpp(server, key)
 
 
 class XLlamaCpp:
@@ -80,19 +80,12 @@ class XLlamaCpp:
 
     name = "xllamacpp"
 
-    def __init__(self, server: xllamacpp.Server, key: str, threads: int) -> None:
+    def __init__(self, server: xllamacpp.Server, key: str) -> None:
         self.server: xllamacpp.Server | None = server
         self.url = str(server.listening_address).rstrip("/")
         self._key = key
-        self.threads = threads
         self._evaluated = 0
         self._token_ids: dict[str, list[int]] = {}
-
-    # llama.cpp fixes the thread count when the model is loaded; the server has no way to
-    # change it afterwards (LocalChatModel loads another instance instead when it must).
-    def set_threads(self, threads: int) -> None:
-        if threads != self.threads:
-            raise BackendError("xllamacpp cannot change the thread count of a loaded model")
 
     @property
     def prompt_tokens_evaluated(self) -> int:
