@@ -84,3 +84,12 @@ EMBEDDERS = Registry("embedder", "embedder.name", {
     "openai": Entry("assistant.embedders.openai_compat:create",
                     "any OpenAI-compatible /v1/embeddings server"),
 })
+
+RUNTIMES = Registry("local model runtime", "local.runtime", {
+    "llama-cpp-python": Entry(
+        "assistant.backends.runtimes.llama_cpp_python:load",
+        "llama.cpp compiled on install (pip install -e '.[native]'): the fastest"),
+    "xllamacpp": Entry(
+        "assistant.backends.runtimes.xllamacpp:load",
+        "prebuilt llama.cpp wheel, installed by default: no compile, somewhat slower"),
+})

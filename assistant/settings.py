@@ -36,7 +36,7 @@ from pydantic_settings import (
 )
 
 from assistant.errors import ConfigError
-from assistant.registry import BACKENDS, EMBEDDERS
+from assistant.registry import BACKENDS, EMBEDDERS, RUNTIMES
 
 APP_NAME = "news-assistant"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -199,6 +199,10 @@ class AnswerSettings(Section):
 class LocalSettings(Section):
     """The packaged local model (llama.cpp in process)."""
 
+    runtime: str = Field(
+        "auto", description=f"engine: auto, {', '.join(RUNTIMES.names)} (auto = "
+        "llama-cpp-python when installed, the faster; else xllamacpp, prebuilt)",
+        json_schema_extra=_flat("llm_runtime"))
     threads: int = Field(2, ge=1, le=64, description="CPU threads of the local model",
                          json_schema_extra=_flat("llm_threads"))
     context: int = Field(2048, ge=512, le=32768, description="context window, in tokens",
@@ -206,6 +210,13 @@ class LocalSettings(Section):
     wait_timeout: float = Field(
         60.0, gt=0, le=3600, description="seconds to wait for the model when another call "
         "is using it", json_schema_extra=_flat("local_wait_timeout"))
+
+    @field_validator("runtime")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value != "auto" and value not in RUNTIMES:
+            raise ValueError(f"must be auto or one of {', '.join(RUNTIMES.names)}")
+        return value
 
 
 class OpenAISettings(Section):

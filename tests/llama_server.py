@@ -1,4 +1,8 @@
-"""Start llama.cpp's real OpenAI-compatible server (``llama_cpp.server``) on loopback for tests."""
+"""Start a real llama.cpp OpenAI-compatible server with the local model on loopback, for tests.
+
+``llama_cpp.server`` when llama-cpp-python's ``server`` extra is installed; otherwise llama.cpp's
+own C++ server as the prebuilt ``xllamacpp`` wheel starts it (no compile needed).
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,34 @@ runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
 
 
+# llama.cpp's C++ server from the xllamacpp wheel, bound to 127.0.0.1. Starting it installs
+# handlers that turn SIGTERM into "stop the model" without ending the process: the default
+# handler is put back so that terminate() ends it.
+LAUNCH_XLLAMACPP_SERVER = """
+import signal, sys, threading
+import xllamacpp
+model, port, threads, n_ctx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+embeddings = sys.argv[5] == "embeddings"
+params = xllamacpp.CommonParams()
+if embeddings:  # /v1/embeddings, one mean-pooled vector a text (a chat model's default is none)
+    params.embedding = True
+    params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
+params.model.path = model
+params.hostnames = ["127.0.0.1"]
+params.port = port
+params.n_ctx = n_ctx
+params.n_parallel = 1
+params.cache_ram_mib = 0
+params.cpuparams.n_threads = threads
+params.cpuparams_batch.n_threads = threads
+server = xllamacpp.Server(params)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+print("listening on", server.listening_address, flush=True)
+threading.Event().wait()
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -64,6 +96,26 @@ def local_gguf() -> Path:
         pytest.skip(f"local model unavailable: {exc}")
 
 
+def server_kind() -> str:
+    """Which server ``llama_server`` starts: ``llama_cpp.server`` or ``xllamacpp`` (or the one
+    ``$TEST_LLAMA_SERVER`` names); skips the test when it is not installed."""
+    have = {
+        "llama_cpp.server": all(importlib.util.find_spec(m) is not None for m in SERVER_MODULES),
+        "xllamacpp": importlib.util.find_spec("xllamacpp") is not None,
+    }
+    wanted = os.environ.get("TEST_LLAMA_SERVER")
+    if wanted:
+        if wanted not in have:
+            pytest.fail(f"TEST_LLAMA_SERVER={wanted!r}: use one of {', '.join(have)}")
+        if not have[wanted]:
+            pytest.skip(f"{wanted} is not installed")
+        return wanted
+    for kind, installed in have.items():
+        if installed:
+            return kind
+    pytest.skip("no llama.cpp server is installed: pip install -e . (brings xllamacpp)")
+
+
 def _tail(log: Path, lines: int = 20) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
@@ -72,33 +124,33 @@ def _tail(log: Path, lines: int = 20) -> str:
 def llama_server(
     log: Path, threads: int = 1, n_ctx: int = 2048, embeddings: bool = False
 ) -> Iterator[tuple[str, str]]:
-    """Run the server with the local model; yields (base url ending in /v1, served model id).
+    """Run a server with the local model; yields (base url ending in /v1, served model id).
 
     ``embeddings`` serves ``/v1/embeddings`` instead (mean-pooled vectors of the model)."""
-    missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"llama_cpp.server extras not installed ({', '.join(missing)}): "
-                    'pip install "llama-cpp-python[server]==0.3.36"')
+    kind = server_kind()
     gguf = local_gguf()
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
+    if kind == "llama_cpp.server":
+        command = [sys.executable, "-c", LAUNCH_LLAMA_SERVER, "--model", str(gguf), "--host",
+                   "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx",
+                   str(n_ctx), *(["--embedding", "true"] if embeddings else [])]
+    else:
+        command = [sys.executable, "-c", LAUNCH_XLLAMACPP_SERVER, str(gguf), str(port),
+                   str(threads), str(n_ctx), "embeddings" if embeddings else "chat"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if embeddings:
+        env["LLAMA_SERVER_MEAN_POOLING"] = "1"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH_LLAMA_SERVER, "--model", str(gguf), "--host",
-             "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(n_ctx),
-             *(["--embedding", "true"] if embeddings else [])],
-            stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1",
-                 **({"LLAMA_SERVER_MEAN_POOLING": "1"} if embeddings else {})},
-        )
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 90
         served = None
         while served is None:
             if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n{_tail(log)}")
+                pytest.fail(f"{kind} exited ({proc.returncode}):\n{_tail(log)}")
             if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server not ready after 90 s:\n{_tail(log)}")
+                pytest.fail(f"{kind} not ready after 90 s:\n{_tail(log)}")
             with (
                 contextlib.suppress(OSError, urllib.error.URLError, ValueError, LookupError),
                 urllib.request.urlopen(f"{url}/models", timeout=2) as response,

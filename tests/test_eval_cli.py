@@ -133,7 +133,6 @@ def test_collection_names_are_valid_and_distinct() -> None:
 
 @pytest.mark.llm
 def test_seed_cases_pass_with_the_local_model(tmp_path: Path) -> None:
-    pytest.importorskip("llama_cpp")
     suite = load_suite(SEED)
     wanted = {"troops-iraq", "acting-secretary", "general-killed", "embassy", "capital-france"}
     cases = [c for c in suite.cases if c.id in wanted]
