@@ -17,7 +17,7 @@ from assistant.documents import Passage
 from assistant.engine import Assistant
 from assistant.errors import InputError
 from assistant.evals import realtimeqa as rtqa
-from assistant.evals.baselines import Baseline
+from assistant.evals.baselines import KINDS, Baseline, compare
 from assistant.evals.quiz import QuizSolver
 
 SENTINEL = "EVIDENCE-SENTINEL"
@@ -286,14 +286,15 @@ QUESTIONS_2026 = [
 BASELINES_2026 = {"questions": 3, "baselines": {
     "mc_search": {"model_a": {"accuracy": 0.6667, "answered": 3},
                   "model_b": {"accuracy": 1.0, "answered": 1},
-                  "model_c": {"accuracy": 0.5, "answered": 3}},
+                  "model_c": {"accuracy": 0.3333, "answered": 3}},
     "mc_closed": {"model_a": {"accuracy": 0.3333, "answered": 3}},
     "open_search": {"model_a": {"accuracy": 0.3333, "answered": 3}},
     "open_closed": {},
 }}
 PREDICTIONS_2026 = [
+    # -1: answered, but named no option (a wrong answer, as baselines.json counts it).
     {"id": "w1_0", "model_a:mc_search": 1, "model_b:mc_search": None, "model_c:mc_search": 0,
-     "model_a:mc_closed": 0, "model_a:open_search": "Iceland's Reykjanes peninsula"},
+     "model_a:mc_closed": -1, "model_a:open_search": "Iceland's Reykjanes peninsula"},
     # "three quarters of a point": not the option's text (strict), but its best match (lenient).
     {"id": "w1_1", "model_a:mc_search": 0, "model_b:mc_search": None, "model_c:mc_search": 2,
      "model_a:mc_closed": 0, "model_a:open_search": "three quarters of a point"},
@@ -374,8 +375,9 @@ def test_2026_multiple_choice_beside_each_baseline_on_its_questions(
     # baselines.json counts an answer its predictions do not have: said, not hidden.
     assert part(rows["model_c"], {"questions": 2, "accuracy": 0.5, "recomputed_answered": 2,
                                   "matches_published": False})
-    assert rows["model_c"]["check"] == ("differs: baselines.json 0.5000 on 3, its predictions "
-                                        "0.5000 on 2")
+    assert rows["model_c"]["check"] == ("differs: baselines.json 0.3333 on 3, its predictions "
+                                        "0.5000 on 2 (1 answer counted there with no "
+                                        "prediction here)")
     markdown = report.read_text(encoding="utf-8")
     assert ("## Baselines (multiple choice, given the search results), each on the questions "
             "it answered") in markdown
@@ -398,6 +400,8 @@ def test_2026_comparison_follows_limit_and_closed_book(bench26: tuple[Path, Path
     assert [(b["name"], b["kind"], b["questions"], b["ours"]) for b in out["baselines"]] == [
         ("model_a", "mc_closed", 3, 0.0)]
     assert by_name(out)["model_a"]["accuracy"] == pytest.approx(1 / 3)
+    assert by_name(out)["model_a"]["check"] == ("matches baselines.json; 1 answer naming no "
+                                                "option, counted wrong")
 
 
 def test_2026_open_answers_strict_and_lenient_for_both_sides(bench26: tuple[Path, Path]) -> None:
@@ -538,3 +542,64 @@ def test_real_benchmark_first_five_questions(tmp_path: Path) -> None:
     assert {b["check"] for b in out["baselines"]} == {
         "published figure only (no per-question predictions), over 294 questions; "
         "this run: 5 of them"}
+
+
+@pytest.mark.benchdata
+def test_real_2026_baselines_and_first_questions(tmp_path: Path) -> None:
+    """The real 2026 layout: every published figure is recomputed from its predictions, and
+    ``--limit 3`` runs over the first three questions' own search results (the whole corpus
+    takes too long to index for a test)."""
+    real = benchmarks_dir("realtimeqa-2026-dev")
+    reference = {i.question.id: i for i in rtqa.load_quiz(real)}
+    published = rtqa.load_baselines(real)
+    predictions = rtqa.load_predictions(real)
+    assert len(reference) == 113 and len(predictions) == 113
+    assert {b.kind for b in published} == set(KINDS) and len(published) == 4 * 13
+    for mode in ("mc", "open"):
+        for closed_book in (False, True):
+            rows = compare(published, predictions, reference, {}, mode, closed_book)
+            assert len(rows) == 13
+            for row in rows:
+                if row.matches_published:
+                    continue
+                b = row.baseline
+                assert row.recomputed is not None and b.answered is not None
+                assert row.recomputed_answered is not None
+                right, published_right = (round(row.recomputed * row.recomputed_answered),
+                                          round(b.accuracy * b.answered))
+                if mode == "mc":
+                    # baselines.json counts answers its predictions lack (as wrong ones).
+                    assert row.recomputed_answered < b.answered and right == published_right
+                else:
+                    # The published scorer deleted "’": "Conan O’Brien" missed "O'Brien".
+                    assert row.recomputed_answered == b.answered
+                    assert right - published_right in (1, 2), row.check
+                assert row.check.startswith("differs: baselines.json")
+    rows = compare(published, predictions, reference, {}, "mc", False)
+    assert sum(1 for r in rows if r.matches_published) == 10
+
+    lines = (real / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    wanted = {u for q in map(json.loads, lines[:3]) for u in q["search_urls"]}
+    with (real / "corpus.jsonl").open(encoding="utf-8") as handle:
+        articles = [line for line in handle if json.loads(line)["url"] in wanted]
+    folder = tmp_path / "realtimeqa-2026-first3"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_text("".join(articles), encoding="utf-8")
+    for name in ("questions.jsonl", "questions_nota.jsonl", "baselines.json",
+                 "baseline_predictions.jsonl"):
+        (folder / name).write_text((real / name).read_text("utf-8"), "utf-8")
+
+    result = cli(tmp_path / "data", "--data", str(folder), "--limit", "3", "--backend",
+                 "extractive", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout)
+    assert out["questions"] == 3 and out["gold_questions"] == 0 and out["hit@5"] is None
+    assert out["search_hit@10"] == 1.0  # every question's search results are all indexed
+    assert {b["kind"] for b in out["baselines"]} == {"mc_search"}
+    assert all(b["questions"] <= 3 for b in out["baselines"])
+    result = cli(tmp_path / "data", "--data", str(folder), "--limit", "3", "--backend",
+                 "extractive", "--nota", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout)
+    assert out["nota_questions"] is not None and out["questions_file"].endswith("nota.jsonl")
+    assert all(b["questions"] == 0 for b in out["baselines"])

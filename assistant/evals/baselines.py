@@ -152,9 +152,10 @@ def score_prediction(prediction: Any, item: QuizItem, kind: str) -> Outcome | No
     """A baseline's prediction scored like this run's answers (None: not a usable prediction)."""
     key, question = item.key, item.question
     if kind.startswith("mc"):
-        if (isinstance(prediction, bool) or not isinstance(prediction, int)
-                or not 0 <= prediction < len(question.choices)):
+        if isinstance(prediction, bool) or not isinstance(prediction, int):
             return None
+        # An index that names no option (the files use -1) is an answer, and a wrong one:
+        # baselines.json counts it so.
         return Outcome(prediction == key.answer_index)
     if not isinstance(prediction, str):
         return None
@@ -222,7 +223,7 @@ def _published_only(baseline: Baseline, ours: Mapping[str, Outcome]) -> Comparis
 def _compare(baseline: Baseline, predictions: Predictions, reference: Mapping[str, QuizItem],
              ours: Mapping[str, Outcome]) -> Comparison:
     scored: dict[str, Outcome] = {}
-    unusable = 0
+    unusable = no_option = 0
     for qid, item in reference.items():
         prediction = predictions.get(qid, {}).get(baseline.key)
         if prediction is None:
@@ -230,8 +231,10 @@ def _compare(baseline: Baseline, predictions: Predictions, reference: Mapping[st
         outcome = score_prediction(prediction, item, baseline.kind)
         if outcome is None:
             unusable += 1
-        else:
-            scored[qid] = outcome
+            continue
+        scored[qid] = outcome
+        if isinstance(prediction, int) and not 0 <= prediction < len(item.question.choices):
+            no_option += 1
     shared = [qid for qid in ours if qid in scored]
     open_kind = baseline.kind.startswith("open")
     comparison = Comparison(
@@ -246,14 +249,35 @@ def _compare(baseline: Baseline, predictions: Predictions, reference: Mapping[st
     elif comparison.matches_published:
         comparison.check = "matches baselines.json"
     else:
-        published = f"{baseline.accuracy:.4f}"
-        if baseline.answered is not None:
-            published += f" on {baseline.answered}"
-        comparison.check = (f"differs: baselines.json {published}, its predictions "
-                            f"{comparison.recomputed:.4f} on {len(scored)}")
+        comparison.check = _difference(baseline, comparison.recomputed or 0.0, len(scored))
+    if no_option:
+        comparison.check += f"; {_n(no_option, 'answer')} naming no option, counted wrong"
     if unusable:
-        comparison.check += f" ({unusable} unusable predictions skipped)"
+        comparison.check += f"; {_n(unusable, 'prediction')} of the wrong type skipped"
     return comparison
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _difference(baseline: Baseline, recomputed: float, answered: int) -> str:
+    """What differs between the published figure and the one its predictions give."""
+    published = f"{baseline.accuracy:.4f}"
+    why = []
+    if baseline.answered is not None:
+        published += f" on {baseline.answered}"
+        missing = baseline.answered - answered
+        if missing > 0:
+            why.append(f"{_n(missing, 'answer')} counted there with no prediction here")
+        elif missing < 0:
+            why.append(f"{_n(-missing, 'answer')} more here")
+        more = round(recomputed * answered) - round(baseline.accuracy * baseline.answered)
+        if more:
+            why.append(f"{abs(more)} {'more' if more > 0 else 'fewer'} right by this scorer")
+    reasons = f" ({'; '.join(why)})" if why else ""
+    return (f"differs: baselines.json {published}, its predictions {recomputed:.4f} on "
+            f"{answered}{reasons}")
 
 
 def compare(baselines: Sequence[Baseline], predictions: Predictions,
