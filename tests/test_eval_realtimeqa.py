@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -250,6 +251,15 @@ def test_resume_file_skips_answered_questions(bench: tuple[Path, Path], tmp_path
     assert [r.to_dict() for r in again.results[:2]] == [r.to_dict() for r in first.results]
     with pytest.raises(InputError, match="holds results of another run"):
         rtqa.run_realtimeqa(folder, settings, mode="open", backend="extractive", resume=saved)
+    # A line without the fields of this version is not mixed in with made-up defaults.
+    row = json.loads(saved.read_text().splitlines()[0])
+    del row["result"]["search_rank"]
+    old = tmp_path / "old.jsonl"
+    old.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(
+            "old.jsonl:1: written by an earlier version of 'assistant eval realtimeqa' "
+            "(no 'search_rank')")):
+        rtqa.run_realtimeqa(folder, settings, backend="extractive", resume=old)
 
 
 def test_missing_folder_is_skipped_with_one_line(tmp_path: Path) -> None:

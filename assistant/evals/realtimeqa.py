@@ -17,7 +17,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -231,7 +231,6 @@ class QuestionResult:
     cited: list[str]
     cited_ok: int  # cited articles that are a gold or search url of this question
     latency_s: float
-    # Defaults keep result lines of earlier versions readable by --resume.
     reason: str = ""  # why it refused ("" when it answered)
     lenient: bool | None = None  # open answers: the lenient score (metrics.lenient_matches)
     has_search: bool = False  # the question lists search_urls
@@ -399,6 +398,9 @@ def open_benchmark_index(settings: Settings, folder: Path,
     return open_eval_index(settings, benchmark_collection(folder), [corpus], progress)
 
 
+_RESULT_FIELDS = frozenset(f.name for f in fields(QuestionResult))
+
+
 class ResumeFile:
     """Per-question results appended as they are produced, so an interrupted run carries on."""
 
@@ -419,6 +421,11 @@ class ResumeFile:
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise InputError(f"{self.path}:{number}: not a results line of "
                                  "'assistant eval realtimeqa'; use another --resume file") from None
+            missing = _RESULT_FIELDS - set(row["result"])
+            if missing:  # its defaults would skew the new metrics: not silently mixed in
+                raise InputError(f"{self.path}:{number}: written by an earlier version of "
+                                 f"'assistant eval realtimeqa' (no {sorted(missing)[0]!r}); "
+                                 "use another --resume file")
             if config != self.config:
                 raise InputError(f"{self.path}: holds results of another run ({config}); "
                                  "use another --resume file")
@@ -480,11 +487,8 @@ def run_realtimeqa(
         index, report = open_benchmark_index(settings, folder, on_ingest)
     engine = backend if isinstance(backend, Backend) else create_backend(settings, backend)
     solver = QuizSolver(Assistant(index.settings, backend=engine, index=index))
-    config: dict[str, Any] = {"data": str(folder.resolve()), "mode": mode,
-                              "closed_book": closed_book, "backend": engine.name,
-                              "judge": judge_name}
-    if not default:  # only then: result files of earlier versions stay valid
-        config["questions"] = str(path.resolve())
+    config = {"data": str(folder.resolve()), "questions": str(path.resolve()), "mode": mode,
+              "closed_book": closed_book, "backend": engine.name, "judge": judge_name}
     saved = ResumeFile(resume, config) if resume else None
     answer = answer_choice if mode == "mc" else answer_open
     if on_start:
