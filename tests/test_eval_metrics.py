@@ -66,7 +66,12 @@ RATES = ["A quarter of a percentage point", "Half a percentage point",
     ("twenty-five people", ["15", "25", "35", "45"], 1),
     ("the first time", ["1st", "2nd", "3rd", "4th"], 0),
     ("three quarters of a point", RATES, 2),
-    ("President Petro", ["Gustavo Petro", "Rodolfo Hernández", "Iván Duque", "Sergio Fajardo"], 0),
+    ("the Seattle Seahawks against the New England Patriots",  # any order
+     ["Detroit Lions and Cleveland Browns", "New England Patriots and Seattle Seahawks",
+      "Kansas City Chiefs and Buffalo Bills", "Los Angeles Rams and San Francisco 49ers"], 1),
+    # A word every option has says nothing: "Indiana" is the whole of "Indiana University" here.
+    ("Indiana", ["University of Miami", "Indiana University", "Texas A&M University",
+                 "Clemson University"], 1),
     ("Astronauts", ["An astronaut", "A cosmonaut", "A pilot", "A doctor"], 0),  # stemmed
 ])
 def test_lenient_match_accepts(answer: str, choices: list[str], right: int) -> None:
@@ -82,6 +87,10 @@ def test_lenient_match_accepts(answer: str, choices: list[str], right: int) -> N
     ("raw or aged cheddar cheese", ["Raw cheddar cheese", "Aged cheddar cheese", "Brie", "Feta"],
      0, ""),
     ("Gustavo", ["Gustavo Petro", "Gustavo Bolívar", "Iván Duque", "Sergio Fajardo"], 0, ""),
+    # Half of a name, or of a title, is not enough.
+    ("Stephen Nolan", ["Stephen Colbert", "Jimmy Kimmel", "Seth Meyers", "Jimmy Fallon"], 0, ""),
+    ("Artemis III", ["Lunar I", "Artemis II", "Pathfinder 9", "Apollo 18"], 1, ""),
+    ("Petro", ["Gustavo Petro", "Rodolfo Hernández", "Iván Duque", "Sergio Fajardo"], 0, ""),
     # Repeating the question's words says nothing about the option.
     ("She won the Nobel Prize.", ["Nobel Peace Prize", "Nobel Prize in Literature",
                                   "Nobel Prize in Chemistry", "Nobel Prize in Physics"], 0,
@@ -104,9 +113,13 @@ def test_lenient_terms_and_option_overlap() -> None:
     assert m.lenient_terms("Four astronauts, twenty-five days") == ["4", "astronaut", "25", "day"]
     assert m.lenient_terms("The cheese made with raw milk") == ["chees", "made", "raw", "milk"]
     overlaps = m.option_overlaps("cheddar cheese made with raw milk",
-                                 ["Raw cheddar cheese", "Goat cheese"])
+                                 ["Raw cheddar cheese", "Goat milk"])
     assert overlaps[0] == m.OptionOverlap(1.0, pytest.approx(0.75))  # 3 of 3; 3 of 5 words
     assert overlaps[1].coverage == 0.5
+    # Words of the question, and words every option has, do not count.
+    overlaps = m.option_overlaps("she is expecting", ["She’s expecting a baby",
+                                                      "She’s writing a memoir"], "What news?")
+    assert overlaps[0].coverage == 0.5 and overlaps[1].coverage == 0.0
 
 
 def test_reason_kind_drops_the_particulars() -> None:

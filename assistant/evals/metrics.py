@@ -62,7 +62,7 @@ FUNCTION_WORDS = frozenset(
     "a an the of in on at to for with by from and or as is was are were be been being it its "
     "this that these those into onto than s".split()
 )
-LENIENT_THRESHOLD = 0.5
+LENIENT_COVERAGE = 0.5  # the best option must have more than this share of its words covered
 
 
 @lru_cache(maxsize=1)
@@ -95,16 +95,16 @@ class OptionOverlap:
 def option_overlaps(text: str, choices: Sequence[str], question: str = "") -> list[OptionOverlap]:
     """:class:`OptionOverlap` of ``text`` with each choice, on :func:`lenient_terms`.
 
-    Words of an option that the question already contains are not counted (an answer that
-    repeats the question says nothing about which option it means), unless that would leave
-    the option with no words at all.
+    Words of an option that the question already contains, or that every option contains, are
+    not counted (an answer that repeats them says nothing about which option it means), unless
+    that would leave the option with no words at all.
     """
-    answer = lenient_terms(text)
-    answer_set = set(answer)
-    asked = set(lenient_terms(question))
+    answer_set = set(lenient_terms(text))
+    options = [set(lenient_terms(choice)) for choice in choices]
+    shared = set.intersection(*options) if len(options) > 1 else set()
+    asked = set(lenient_terms(question)) | shared
     overlaps = []
-    for choice in choices:
-        terms = set(lenient_terms(choice))
+    for terms in options:
         terms = (terms - asked) or terms
         common = len(terms & answer_set)
         if not terms or not common:
@@ -116,22 +116,23 @@ def option_overlaps(text: str, choices: Sequence[str], question: str = "") -> li
     return overlaps
 
 
-def lenient_matches(text: str, choices: Sequence[str], answer_index: int, question: str = "",
-                    threshold: float = LENIENT_THRESHOLD) -> bool:
+def lenient_matches(text: str, choices: Sequence[str], answer_index: int,
+                    question: str = "") -> bool:
     """The lenient open-answer score: strict match, or the right option is the answer's best
     match among the choices.
 
     Best match: the answer covers a larger share of the right option's words than of any
-    other option's (ties broken by token F1, a tie on both is no match), and at least
-    ``threshold`` of them. Words are compared as :func:`lenient_terms` (numbers as digits,
-    any order, function words dropped, stemmed), so "four astronauts" matches "4" and "cheddar
-    cheese made with raw milk" matches "Raw cheddar cheese".
+    other option's (ties broken by token F1, a tie on both is no match), and more than half
+    of them (so "Stephen Nolan" is no match for "Stephen Colbert"). Words are compared as
+    :func:`lenient_terms` (numbers as digits, any order, function words dropped, stemmed), so
+    "four astronauts" matches "4" and "cheddar cheese made with raw milk" matches "Raw cheddar
+    cheese".
     """
     if answer_matches(text, [choices[answer_index]]):
         return True
     overlaps = option_overlaps(text, choices, question)
     right = overlaps[answer_index]
-    if right.coverage < threshold:
+    if right.coverage <= LENIENT_COVERAGE:
         return False
     best = (right.coverage, right.f1)
     return all((o.coverage, o.f1) < best for i, o in enumerate(overlaps) if i != answer_index)
