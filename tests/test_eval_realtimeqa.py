@@ -405,6 +405,8 @@ def test_2026_comparison_follows_limit_and_closed_book(bench26: tuple[Path, Path
     assert part(rows["model_a"], {"questions": 2, "accuracy": 0.5, "ours": 1.0,
                                   "check": "matches baselines.json"})  # checked on all 3
     assert rows["model_b"]["questions"] == 0  # it answered only the third question
+    text = cli(data, "--data", str(folder), "--backend", "extractive", "--limit", "2").stdout
+    assert "1 baselines answered none of these questions: model_b." in text
     out = json.loads(cli(data, "--data", str(folder), "--backend", "extractive", "--json",
                          "--closed-book").stdout)
     assert [(b["name"], b["kind"], b["questions"], b["ours"]) for b in out["baselines"]] == [
@@ -448,7 +450,7 @@ def test_nota_set_passes_every_option_and_scores_none_of_the_above(
     assert run.comparisons and all(c.questions == 0 for c in run.comparisons)
     from assistant.evals.report import realtimeqa_markdown
     markdown = realtimeqa_markdown(run)
-    assert "3 baselines answered none of these questions" in markdown
+    assert "None of the 3 baselines answered these questions (they ran on" in markdown
     assert "| nota_recall | 1.000 |" in markdown
     # --questions with the same file, relative to --data or absolute, is the same run.
     for given in ("questions_nota.jsonl", str(folder / "questions_nota.jsonl")):

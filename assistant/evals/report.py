@@ -188,10 +188,13 @@ def baselines_table(run: QuizRun) -> Table | None:
             rows.append(["random guess", str(len(run.results)), f"{chance:.3f}", "", ""])
     notes = []
     missing = [c.baseline.label for c in run.comparisons if not c.questions]
-    if missing:
-        notes.append(f"{len(missing)} baselines answered none of these questions (they ran on "
-                     "questions.jsonl; a question with other options is not comparable): "
-                     + ", ".join(missing))
+    why = ("they ran on questions.jsonl; a question with other options, such as the None of "
+           "the above set, is not comparable")
+    if missing and not shown:
+        notes.append(f"None of the {len(missing)} baselines answered these questions ({why}).")
+    elif missing:
+        notes.append(f"{len(missing)} baselines answered none of these questions: "
+                     f"{', '.join(missing)}.")
     if run.judge and open_mode:
         notes.append("strict columns: string match only, for this run too (the judge is not "
                      "applied to the baselines)")
