@@ -18,7 +18,7 @@ from assistant.documents import Passage
 from assistant.engine import Assistant
 from assistant.errors import InputError
 from assistant.evals import realtimeqa as rtqa
-from assistant.evals.baselines import KINDS, Baseline, compare
+from assistant.evals.baselines import KINDS, Baseline, Outcome, compare
 from assistant.evals.quiz import QuizSolver
 
 SENTINEL = "EVIDENCE-SENTINEL"
@@ -363,6 +363,18 @@ def test_2026_baselines_are_read_by_kind(tmp_path: Path) -> None:
     assert {b.kind for b in published} == {"mc_search", "mc_closed", "open_search"}
     assert rtqa.load_predictions(folder)["w1_1"]["model_a:open_search"] == (
         "three quarters of a point")
+    # Without the predictions file, the published figures are shown as such.
+    (folder / "baseline_predictions.jsonl").unlink()
+    reference = {i.question.id: i for i in rtqa.load_quiz(folder)}
+    ours = {qid: Outcome(True) for qid in reference}
+    rows = compare(published, {}, reference, ours, "mc", False)
+    assert [(c.baseline.name, c.accuracy, c.ours, c.questions) for c in rows] == [
+        ("model_b", 1.0, 1.0, 3), ("model_a", 0.6667, 1.0, 3), ("model_c", 0.3333, 1.0, 3)]
+    assert rows[1].check == ("published figure only (no per-question predictions), over 3 "
+                             "questions")
+    (folder / "baseline_predictions.jsonl").write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"baseline_predictions\.jsonl:1: malformed JSON"):
+        rtqa.load_predictions(folder)
 
 
 def test_2026_multiple_choice_beside_each_baseline_on_its_questions(

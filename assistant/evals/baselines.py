@@ -210,7 +210,8 @@ def _rate(outcomes: Sequence[bool | None]) -> float | None:
 
 
 def _published_only(baseline: Baseline, ours: Mapping[str, Outcome]) -> Comparison:
-    """The 2022 layout: a published figure over the whole questions file, nothing per question."""
+    """A published figure without predictions (the 2022 layout): over the whole questions
+    file, nothing per question."""
     check = "published figure only (no per-question predictions)"
     if baseline.answered is not None:
         check += f", over {baseline.answered} questions"
@@ -293,7 +294,8 @@ def compare(baselines: Sequence[Baseline], predictions: Predictions,
     rows = []
     for baseline in baselines:
         if baseline.kind == kind:
-            rows.append(_compare(baseline, predictions, reference, ours))
+            rows.append(_compare(baseline, predictions, reference, ours) if predictions
+                        else _published_only(baseline, ours))
         elif baseline.kind == PUBLISHED_MC and mode == "mc":
             rows.append(_published_only(baseline, ours))
     return sorted(rows, key=lambda c: (c.accuracy is None, -(c.accuracy or 0.0),
