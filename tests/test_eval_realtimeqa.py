@@ -428,6 +428,19 @@ def test_2026_comparison_follows_limit_and_closed_book(bench26: tuple[Path, Path
                                                 "option, counted wrong")
 
 
+def test_2026_no_baseline_answered_the_first_week(tmp_path: Path) -> None:
+    folder = write_benchmark_2026(tmp_path / "b")
+    rows = [{**p, "model_a:mc_closed": None} if p["id"] == "w1_0" else p
+            for p in PREDICTIONS_2026]
+    (folder / "baseline_predictions.jsonl").write_text(
+        "".join(json.dumps(p) + "\n" for p in rows), encoding="utf-8")
+    out = cli(tmp_path / "data", "--data", str(folder), "--backend", "extractive",
+              "--closed-book", "--limit", "1")
+    assert out.returncode == 0, out.stderr
+    assert ("None of the 1 baselines answered these questions (not every model ran every "
+            "week)") in " ".join(out.stdout.split())
+
+
 def test_2026_open_answers_strict_and_lenient_for_both_sides(bench26: tuple[Path, Path]) -> None:
     folder, data = bench26
     result = cli(data, "--data", str(folder), "--mode", "open", "--backend", "fake", "--json")

@@ -340,9 +340,15 @@ def compare_with_baselines(results: Sequence[QuestionResult], items: Sequence[Qu
     take part: the baselines' predictions name options of those.
     """
     by_id = {i.question.id: i for i in reference}
-    same = {i.question.id for i in items if by_id.get(i.question.id) == i}
+    same = comparable_ids(items, reference)
     ours = {r.id: Outcome(r.strict, r.lenient) for r in results if r.id in same}
     return compare(baselines, predictions, by_id, ours, mode, closed_book)
+
+
+def comparable_ids(items: Sequence[QuizItem], reference: Sequence[QuizItem]) -> set[str]:
+    """The questions of ``items`` that are in ``reference`` with the same text, options, answer."""
+    by_id = {i.question.id: i for i in reference}
+    return {i.question.id for i in items if by_id.get(i.question.id) == i}
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -360,6 +366,7 @@ class QuizRun:
     resumed: int = 0  # results taken from the resume file
     judge: str | None = None
     questions_file: Path | None = None
+    comparable: int = 0  # questions that are also in questions.jsonl, options and all
 
     @property
     def refusal_reasons(self) -> dict[str, int]:
@@ -511,5 +518,5 @@ def run_realtimeqa(
                                          mode, closed_book)
     return QuizRun(folder, mode, closed_book, engine.name, index.settings.store.collection, results,
                    summarise(results, mode, closed_book), comparisons, report, resumed, judge_name,
-                   path)
+                   path, len(comparable_ids(items, reference)))
 

@@ -188,9 +188,10 @@ def baselines_table(run: QuizRun) -> Table | None:
             rows.append(["random guess", str(len(run.results)), f"{chance:.3f}", "", ""])
     notes = []
     missing = [c.baseline.label for c in run.comparisons if not c.questions]
-    why = ("they ran on questions.jsonl; a question with other options, such as the None of "
-           "the above set, is not comparable")
     if missing and not shown:
+        why = ("not every model ran every week" if run.comparable else "they ran on "
+               "questions.jsonl; a question with other options, such as the None of the above "
+               "set, is not comparable")
         notes.append(f"None of the {len(missing)} baselines answered these questions ({why}).")
     elif missing:
         notes.append(f"{len(missing)} baselines answered none of these questions: "
