@@ -67,7 +67,7 @@ LENIENT_COVERAGE = 0.5  # the best option must have more than this share of its 
 
 @lru_cache(maxsize=1)
 def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer  # PyStemmer, installed with the BM25 retriever
+    import Stemmer  # PyStemmer, the stemmer of assistant.textutils too
 
     return Stemmer.Stemmer("english")
 
