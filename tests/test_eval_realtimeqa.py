@@ -8,10 +8,13 @@ import json
 import re
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from conftest import CliResult, benchmarks_dir, invoke, make_settings
 
+from assistant.answer import Answer
 from assistant.backends.fake import FakeChatModel
 from assistant.backends.llm import LLMBackend
 from assistant.documents import Passage
@@ -504,22 +507,48 @@ def test_question_file_errors(bench26: tuple[Path, Path], tmp_path: Path) -> Non
         rtqa.run_realtimeqa(folder, settings, backend="extractive", resume=saved)
 
 
+class RefusingAssistant:
+    """Stands in for the engine: refuses each question with a scripted reason."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        self.index = None  # no retrieval trace, so the runner never searches it
+
+    def ask(self, question: str, reference_date: date | None = None) -> Answer:
+        return Answer(question, "I cannot answer this.", refused=True,
+                      reason=self.reasons.pop(0))
+
+
 def test_refusals_carry_their_reason(tmp_path: Path) -> None:
+    reasons = ["no passage is about the question (best similarity 0.19, 20% of its words "
+               "found)", "the articles do not contain the answer",
+               "no passage is about the question (best similarity 0.25, 0% of its words found)"]
+    solver = cast(QuizSolver, SimpleNamespace(assistant=RefusingAssistant(list(reasons))))
+    items = rtqa.load_quiz(write_benchmark(tmp_path / "b"))
+    results = [rtqa.score(i.question, i.key, rtqa.answer_open(solver, i.question), "open", False)
+               for i in items]
+    assert [r.reason for r in results] == reasons and all(r.refused for r in results)
+    run = rtqa.QuizRun(tmp_path / "b", "open", False, "fake", "c", results,
+                       rtqa.summarise(results, "open", False))
+    assert run.refusal_reasons == {"no passage is about the question": 2,
+                                   "the articles do not contain the answer": 1}
+    assert run.to_dict()["refusal_reasons"] == run.refusal_reasons
+    from assistant.evals.report import realtimeqa_markdown
+    markdown = realtimeqa_markdown(run)
+    assert "| no passage is about the question | 2 |" in markdown
+    assert "refused: the articles do not contain the answer" in markdown
+
+
+def test_refusals_of_the_real_engine_say_why(tmp_path: Path) -> None:
     unrelated = {**QUESTIONS[0], "id": "q_cup", "question":
                  "Which team won the ice hockey Stanley Cup final in overtime?",
                  "choices": ["Oilers", "Panthers", "Rangers", "Stars"], "answer_index": 1,
                  "answer": "Panthers"}
     folder = write_benchmark(tmp_path / "b", [QUESTIONS[0], unrelated])
-    settings = make_settings(tmp_path)
-    run = rtqa.run_realtimeqa(folder, settings, mode="open", backend="fake")
-    refused = {r.id: r.reason for r in run.results if r.refused}
-    assert list(refused) == ["q_cup"]
-    assert refused["q_cup"].startswith("no passage is about the question (best similarity")
-    assert run.refusal_reasons == {"no passage is about the question": 1}
-    from assistant.evals.report import realtimeqa_markdown
-    markdown = realtimeqa_markdown(run)
-    assert "| no passage is about the question | 1 |" in markdown
-    assert "refused: no passage is about the question (best similarity" in markdown
+    run = rtqa.run_realtimeqa(folder, make_settings(tmp_path), mode="open", backend="fake")
+    refused = [r for r in run.results if r.refused]
+    assert all(r.reason and r.reason != "no reason given" for r in refused)
+    assert sum(run.refusal_reasons.values()) == len(refused)
 
 
 def test_date_note_of_the_engine_is_not_scored() -> None:
