@@ -178,8 +178,9 @@ class Assistant:
         (the period widened by a slack of its own length, 3 to 31 days), not a filter; the
         answer says how old its sources are. Only a past period with a written year also sets
         a floor: nothing reports an event long before it happened (a yearless "on February 8"
-        may be the coming one, and "in 2030" is reported on years before). Without any date, news questions are about recent events:
-        the weeks before the reference date are preferred, not required.
+        may be the coming one, and "in 2030" is reported on years before). Without any date,
+        news questions are about recent events: the weeks before the reference date are
+        preferred, not required.
         """
         filters = explicit
         prefer = None
