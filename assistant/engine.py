@@ -181,6 +181,11 @@ class Assistant:
         may be the coming one, and "in 2030" is reported on years before). Without any date,
         news questions are about recent events: the weeks before the reference date are
         preferred, not required.
+
+        The reference date is the present of the question: articles published after it are
+        not read (an answer "as of 15 January" cannot know what was reported on 26 January;
+        in a long archive, next month's reports of a similar event are wrong answers). Only
+        an explicit ``until`` replaces that ceiling.
         """
         filters = explicit
         prefer = None
@@ -200,6 +205,9 @@ class Assistant:
         if prefer is None and not filters.has_dates and recent:
             prefer = replace(filters, since=today - timedelta(days=recent), until=today,
                              include_undated=False)
+        if filters.until is None:
+            filters = replace(filters, until=_ceiling(today),
+                              include_undated=filters.include_undated or not filters.has_dates)
         return RetrievalTrace(question, filters, prefer)
 
     def _run(
@@ -269,9 +277,12 @@ class Assistant:
     ) -> str:
         """Why the passages cannot answer the question, or "" when they might."""
         if not passages:
-            if filters.has_dates or filters.sources:
+            if self.index.store.count_chunks() == 0:
+                return "the index has no articles"
+            if filters.since or filters.sources:
                 return f"no article matches the filters ({_filter_text(filters)})"
-            return "the index has no articles"
+            return (f"no article was published by the reference date ({filters.until}); "
+                    "ask with a later --date")
         dense, coverage = best_relevance(question, passages)
         if dense < self.settings.answer.min_relevance and coverage < 0.5:
             return (f"no passage is about the question (best similarity {dense:.2f}, "
@@ -314,6 +325,13 @@ def _with_dates(text: str, citations: Sequence[Any]) -> str:
                       f"{c.published.year}" for c in missing)
     label = "Source" if len(missing) == 1 else "Sources"
     return f"{text} ({label} dated {notes}.)"
+
+
+def _ceiling(today: date) -> date:
+    """The last publication date an answer on ``today`` may read. When ``today`` is the real
+    date, one more day: an outlet ahead of us in time zones already dates its articles
+    tomorrow."""
+    return today + timedelta(days=1) if today >= date.today() else today
 
 
 def _filter_text(filters: SearchFilters) -> str:

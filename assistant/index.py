@@ -33,7 +33,6 @@ class NewsIndex:
         retrieval = settings.retrieval
         self.retriever = HybridRetriever(
             self.store, self.keyword, self.embedder, retrieval.candidates, retrieval.rrf_k,
-            retrieval.prefer_boost,
         )
 
     def _keyword_dir_name(self) -> str:

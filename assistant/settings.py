@@ -164,10 +164,6 @@ class RetrievalSettings(Section):
         14, ge=0, le=3650,
         description="prefer articles of this many days before the reference date (0 = off)",
         json_schema_extra=_flat("recent_days"))
-    prefer_boost: float = Field(
-        0.3, ge=0.0, le=5.0,
-        description="how much a preferred passage (the weeks before the reference date, or the "
-        "period the question names) is raised above one as relevant: fused score x (1 + this)")
 
 
 class AnswerSettings(Section):

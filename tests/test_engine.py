@@ -97,8 +97,10 @@ def test_time_words_become_a_preferred_window(shared_index: NewsIndex) -> None:
     july = assistant.ask("What happened to interest rates last week?",
                          reference_date=date(2022, 7, 20))
     assert july.retrieval is not None and july.retrieval.prefer is not None
-    # "Last week" (13..20 July) read loosely: preferred from a week earlier, not required.
-    assert not july.retrieval.filters.has_dates
+    # "Last week" (13..20 July) read loosely: preferred from a week earlier, not required;
+    # the reference date is the only bound.
+    assert july.retrieval.filters.since is None
+    assert july.retrieval.filters.until == date(2022, 7, 20)
     prefer = july.retrieval.prefer
     assert (prefer.since, prefer.until) == (date(2022, 7, 5), date(2022, 7, 20))
     assert not july.refused
@@ -107,6 +109,23 @@ def test_time_words_become_a_preferred_window(shared_index: NewsIndex) -> None:
                           reference_date=date(2023, 3, 1))
     # No article of that week: the older report is used, and the answer says how old it is.
     assert not later.refused and "14 July 2022" in later.text
+
+
+def test_nothing_published_after_the_reference_date_is_read(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index)
+    question = "What did the central bank do about interest rates?"  # reported 14 July 2022
+    before = assistant.ask(question, reference_date=date(2022, 7, 10))
+    assert all(p.published is None or p.published <= date(2022, 7, 10)
+               for p in before.passages)
+    assert all(c.title != "Central bank raises interest rates" for c in before.citations)
+    assert assistant.ask(question, reference_date=date(2022, 7, 14)).citations[0].title == (
+        "Central bank raises interest rates")  # published that day: read
+    # An explicit --until is the user's own bound and replaces the ceiling.
+    later = assistant.ask(question, reference_date=date(2022, 7, 10), until=date(2022, 12, 31))
+    assert later.citations[0].title == "Central bank raises interest rates"
+    # Nothing published yet (only an undated page may be read): a refusal.
+    early = assistant.ask(question, reference_date=date(2000, 1, 1))
+    assert early.refused and all(p.published is None for p in early.passages)
 
 
 def test_explicit_filters(shared_index: NewsIndex) -> None:
@@ -198,4 +217,4 @@ def test_time_words_are_a_floor_and_a_preference_not_a_window(shared_index: News
     # A future year is what articles look ahead to: no floor.
     ahead = assistant.ask("Where will the marathon world record be attempted in 2030?",
                           reference_date=date(2022, 10, 1))
-    assert ahead.retrieval is not None and not ahead.retrieval.filters.has_dates
+    assert ahead.retrieval is not None and ahead.retrieval.filters.since is None
