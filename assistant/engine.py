@@ -16,7 +16,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from assistant import prompts
+from assistant.annotate import annotate_answer
 from assistant.answer import Answer
+from assistant.asof import asks_about_present
 from assistant.backends import AnswerRequest, Backend, ContextPassage, Turn, create_backend
 from assistant.citations import parse_claims, renumber
 from assistant.context import best_relevance, build_context
@@ -26,6 +28,7 @@ from assistant.filters import SearchFilters
 from assistant.index import NewsIndex
 from assistant.ingest import ProgressCallback
 from assistant.settings import Settings, load_settings
+from assistant.timeline import run_timeline, timeline_topic
 from assistant.timewords import infer_date_range
 from assistant.verification import Verifier, looks_like_refusal
 
@@ -136,8 +139,13 @@ class Assistant:
         until: date | None = None,
         reference_date: date | None = None,
         history: Sequence[Turn] | None = None,
+        timeline: bool = False,
     ) -> AnswerStream:
-        """Start answering; iterate the result for text deltas, then read ``.answer``."""
+        """Start answering; iterate the result for text deltas, then read ``.answer``.
+
+        ``timeline`` answers with a dated list of events whatever the wording (questions
+        like "How did X unfold?" get one anyway).
+        """
         question = (question or "").strip()
         if not question:
             raise InputError("empty question: ask something about the news articles")
@@ -146,8 +154,13 @@ class Assistant:
         filters = SearchFilters.make(source, since, until)
         today = reference_date or self.settings.today
         return AnswerStream(
-            self._run(question, k or self.settings.top_k, filters, today, list(history or []))
+            self._run(question, k or self.settings.top_k, filters, today, list(history or []),
+                      timeline)
         )
+
+    def timeline(self, topic: str, **options: Any) -> Answer:
+        """A timeline of ``topic``: dated events from many articles, in order, each cited."""
+        return self.ask(topic, timeline=True, **options)
 
     def search(
         self, query: str, *, k: int | None = None, filters: SearchFilters | None = None
@@ -213,7 +226,8 @@ class Assistant:
         return filters, prefer
 
     def _run(
-        self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn]
+        self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn],
+        timeline: bool = False,
     ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
@@ -223,8 +237,18 @@ class Assistant:
             timings["rewrite_s"] = time.perf_counter() - started
         filters, prefer = self._scope(standalone, explicit, today)
         self._ensure_built()
+        topic = timeline_topic(standalone) or (standalone if timeline else None)
+        if topic is not None:
+            return (yield from run_timeline(self, question, standalone, topic, filters, today,
+                                            self._irrelevant, _Stop))
         mark = time.perf_counter()
         passages = self.index.search(standalone, k, filters, prefer)
+        if (filters != explicit and asks_about_present(standalone)
+                and self._irrelevant(standalone, passages, filters)):
+            # "the latest on X" with nothing that recent: answer from what there is; the
+            # answer then says how old its sources are (stale).
+            filters, prefer = explicit, None
+            passages = self.index.search(standalone, k, filters)
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(
             question=question,
@@ -274,6 +298,13 @@ class Assistant:
                 timings["tokens_per_s"] = usage.completion_tokens / timings["generate_s"]
 
         self._finish(answer, "".join(pieces), context)
+        if not answer.refused:
+            mark = time.perf_counter()
+            developing = self.settings.developing
+            wide = (self.index.search(standalone, developing.conflict_passages, filters)
+                    if developing.conflict_passages else [])
+            annotate_answer(answer, standalone, context, wide, today, developing)
+            timings["annotate_s"] = time.perf_counter() - mark
         timings["total_s"] = time.perf_counter() - started
         answer.timings = timings
         return answer

@@ -13,7 +13,15 @@ from typing import Any, Literal
 
 import platformdirs
 import tomllib
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import ConfigError
@@ -28,6 +36,41 @@ def packaged_path(name: str) -> Path:
     """A data folder shipped with the project: inside the wheel, or beside the source tree."""
     inside = PACKAGE_DIR / f"_{name}"
     return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+class DevelopingSettings(BaseModel):
+    """Answers that read many articles: timelines, conflicting reports, "as of" dates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeline_articles: int = Field(
+        10, ge=1, le=50, description="at most this many articles feed one timeline"
+    )
+    timeline_passages: int = Field(
+        60, ge=5, le=400,
+        description="chunks retrieved for a timeline (wider than top_k: events span articles)",
+    )
+    events_per_article: int = Field(
+        2, ge=1, le=5,
+        description="events taken from one article without a model (its lead + dated sentences)",
+    )
+    event_tokens: int = Field(
+        90, ge=30, le=400,
+        description="budget of an article's sentences in one event-extraction prompt",
+    )
+    max_event_tokens: int = Field(40, ge=10, le=200, description="length of one extracted event")
+    merge_similarity: float = Field(
+        0.75, ge=0.0, le=1.0,
+        description="events of the same day at least this similar are one event (several outlets)",
+    )
+    conflict_passages: int = Field(
+        12, ge=0, le=200,
+        description="chunks read for conflicting figures beside the answer's own (0 = off)",
+    )
+    stale_days: int = Field(
+        7, ge=0, le=3650,
+        description="warn when a question about the present has no source this recent (0 = off)",
+    )
 
 
 class Settings(BaseSettings):
@@ -110,6 +153,9 @@ class Settings(BaseSettings):
     )
     request_timeout: float = Field(60.0, gt=0, le=3600)
     max_retries: int = Field(3, ge=0, le=10)
+
+    # Timelines, conflicting reports and "as of" dates (issue 10)
+    developing: DevelopingSettings = Field(default_factory=DevelopingSettings)
 
     @field_validator("data_dir", "cache_dir", "corpus_dir", mode="after")
     @classmethod
