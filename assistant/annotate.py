@@ -16,7 +16,7 @@ from datetime import date
 from assistant import asof
 from assistant.answer import Answer, Citation
 from assistant.backends.base import ContextPassage
-from assistant.conflicts import Report, conflict_terms, find_conflicts, relevant_conflicts
+from assistant.conflicts import Report, find_conflicts, keyed_conflicts, relevant_conflicts
 from assistant.developments import Conflict, ReportedValue, format_day
 from assistant.documents import Passage
 from assistant.settings import DevelopingSettings
@@ -166,14 +166,17 @@ def annotate_answer(answer: Answer, question: str, context: Sequence[ContextPass
         return
     passages = [c for source in context for c in (source.chunks or [source.passage])]
     articles = group_articles([*passages, *wide])
-    anchor = answer.citations[0].article_id if answer.citations else None
-    story = story_articles(question, articles, anchor)
+    # The story the question names (else the most relevant article's), not the one the model
+    # happened to cite first: a model that strays into a look-alike must not take the
+    # conflicts with it.
+    story = story_articles(question, articles)
     conflicts: list[Conflict] = []
     if settings.conflict_passages and len(story) > 1:
         reports = [Report(i, a.article_id, a.first.source, a.first.published, a.text)
                    for i, a in enumerate(story)]
-        conflicts = relevant_conflicts(find_conflicts(reports), question,
-                                       conflict_terms(reports))
+        keyed = keyed_conflicts(reports)
+        conflicts = relevant_conflicts(keyed, question,
+                                       [f for report in reports for f in report.facts])
         cite_conflicts(conflicts, story, answer.citations)
     finish(answer, answer.text, conflicts, [a.first.published for a in story], question,
            today, settings)

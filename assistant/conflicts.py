@@ -304,7 +304,8 @@ def _percent_fact(sentence: str, match: re.Match[str], value: float) -> Fact | N
     if role is None:
         return None
     return Fact(("percent", subject, role), f"{subject} {role}", "percent", f"{value:g}%",
-                value, _places(sentence), _stems(subject, role, "percent"), sentence)
+                value, _places(sentence), _stems(subject, role, "percent", *_PERCENT_ROLES[role]),
+                sentence)
 
 
 def _agent_facts(sentence: str) -> list[Fact]:
@@ -408,10 +409,15 @@ def find_conflicts(reports: Sequence[Report]) -> list[Conflict]:
 
     Values are listed newest report first; each report appears once per conflict.
     """
+    return [conflict for _, conflict in keyed_conflicts(reports)]
+
+
+def keyed_conflicts(reports: Sequence[Report]) -> list[tuple[tuple[str, ...], Conflict]]:
+    """:func:`find_conflicts`, each conflict with the key of the facts behind it."""
     for report in reports:
         if not report.facts:
             report.facts = article_facts(report.text)
-    conflicts: list[Conflict] = []
+    found: list[tuple[tuple[str, ...], Conflict]] = []
     used: set[tuple[int, tuple[str, ...]]] = set()
     for i, report in enumerate(reports):
         for fact in report.facts:
@@ -438,8 +444,8 @@ def find_conflicts(reports: Sequence[Report]) -> list[Conflict]:
                                     reports[r].published, f.sentence) for r, f in group]
             values.sort(key=lambda v: (v.date or date.min, -v.citation), reverse=True)
             label = next((f.label for _, f in group if f.key[-1]), fact.label)
-            conflicts.append(Conflict(label, values, fact.kind))
-    return conflicts
+            found.append((fact.key, Conflict(label, values, fact.kind)))
+    return found
 
 
 def _display(fact: Fact, distinct: Sequence[Fact]) -> str:
@@ -450,40 +456,41 @@ def _display(fact: Fact, distinct: Sequence[Fact]) -> str:
     return max(same, key=len)
 
 
-def relevant_conflicts(conflicts: Sequence[Conflict], question: str,
-                       facts_by_label: dict[str, frozenset[str]] | None = None
-                       ) -> list[Conflict]:
-    """The conflicts a question is about: of the kind it asks for (who -> actors, how many /
-    how much -> figures), sharing the most words with it; none if it shares none."""
-    if not conflicts:
-        return []
+def _asks_for(question: str) -> set[str]:
+    """The kinds of fact a question asks for: who -> actors; how many / how much -> figures;
+    anything else -> any kind."""
     q = question.lower()
+    if re.match(r"\s*(?:who|whom|which (?:group|union|person|company|body|officer|"
+                r"organisation|organization))\b", q):
+        return {"actor"}
+    if re.search(r"\bhow (?:many|much)\b|\b(?:toll|number|figure|count|amount|cost|percent|"
+                 r"total)\b", q):
+        return {"count", "amount", "percent"}
+    return {"count", "amount", "percent", "actor"}
+
+
+def relevant_conflicts(keyed: Sequence[tuple[tuple[str, ...], Conflict]], question: str,
+                       facts: Sequence[Fact]) -> list[Conflict]:
+    """The conflicts about what the question asks: among all the facts of the story (in
+    conflict or not), those of the kind it asks for that share the most words with it; their
+    conflicts, if any. "What pay rise did they accept?" is about the agreed pay rise, so the
+    disputed number of strikers is not reported with it."""
+    kinds = _asks_for(question)
     asked = set(content_terms(question))
-    wants_actor = bool(re.match(r"\s*(?:who|whom|which (?:group|union|person|company|body|"
-                                r"officer|organisation|organization))\b", q))
-    wants_figure = bool(re.search(r"\bhow (?:many|much)\b|\b(?:toll|number|figure|count|"
-                                  r"amount|cost|percent|total)\b", q))
-    scored = []
-    for conflict in conflicts:
-        if wants_actor and conflict.kind != "actor":
+    best, keys = 0, set()
+    for fact in facts:
+        if fact.kind not in kinds:
             continue
-        if wants_figure and not wants_actor and conflict.kind == "actor":
-            continue
-        terms = (facts_by_label or {}).get(conflict.what) or frozenset(
-            content_terms(conflict.what))
-        overlap = len(asked & terms)
-        if overlap:
-            scored.append((overlap, conflict))
-    if not scored:
+        overlap = len(asked & fact.terms)
+        if overlap > best:
+            best, keys = overlap, {fact.key}
+        elif overlap == best and overlap:
+            keys.add(fact.key)
+    if not best:
         return []
-    best = max(s for s, _ in scored)
-    return [c for s, c in scored if s == best]
+    return [conflict for key, conflict in keyed
+            if key in keys or any(_comparable_keys(key, k) for k in keys)]
 
 
-def conflict_terms(reports: Sequence[Report]) -> dict[str, frozenset[str]]:
-    """Each conflict label's question words, from the facts behind it."""
-    terms: dict[str, frozenset[str]] = {}
-    for report in reports:
-        for fact in report.facts:
-            terms[fact.label] = terms.get(fact.label, frozenset()) | fact.terms
-    return terms
+def _comparable_keys(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return a[:2] == b[:2] == ("actor", a[1]) and (not a[2] or not b[2])

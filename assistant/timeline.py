@@ -21,6 +21,7 @@ The model never orders, dates or merges anything: it only shortens one article a
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -64,6 +65,7 @@ _TRIGGERS = [
 _DATELINE = re.compile(r"^\s*[A-Z][A-Z .'’-]{1,40}?(?:,[^—–\n]{0,30})?\s*(?:\([^)]{1,40}\))?"
                        r"\s*[—–]\s*")
 _MAX_EVENT_WORDS = 40
+log = logging.getLogger(__name__)
 _SHARED_FIGURE_BONUS = 0.15
 _DATE_PHRASE = re.compile(
     r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*|"
@@ -288,6 +290,8 @@ class TimelineBuilder:
                                 sentences=list(sentences))
         claim = Claim(line, [1])
         self.assistant.verifier.check([claim], [source])
+        log.debug("event from %s: %r (support %.2f)", article.article_id, line,
+                  claim.support or 0.0)
         if not claim.supported:
             return None
         similarity = self.embedder.embed(list(sentences)) @ self.embedder.embed_query(line)

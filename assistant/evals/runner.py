@@ -13,6 +13,7 @@ from assistant.answer import Answer
 from assistant.backends import Backend, Turn, create_backend
 from assistant.engine import Assistant
 from assistant.errors import InputError
+from assistant.evals.developing import ObservedConflict, ObservedEvent
 from assistant.evals.metrics import ArticleKey
 from assistant.evals.scoring import (
     CaseOutcome,
@@ -82,11 +83,18 @@ def article_key(item: object) -> ArticleKey:
 
 
 def observe(answer: Answer, latency_s: float) -> Observation:
+    by_n = {c.n: article_key(c) for c in answer.citations}
     return Observation(
         text=answer.text, refused=answer.refused, reason=answer.reason,
         retrieved=[article_key(p) for p in answer.passages],
         cited=[article_key(c) for c in answer.citations],
         latency_s=latency_s, standalone_question=answer.standalone_question,
+        cited_dates=[c.published for c in answer.citations],
+        events=[ObservedEvent(e.date, e.text, [by_n[n] for n in e.citations if n in by_n])
+                for e in answer.events],
+        conflicts=[ObservedConflict(c.what, c.distinct_values, c.latest)
+                   for c in answer.conflicts],
+        as_of=answer.as_of, stale=answer.stale,
     )
 
 
@@ -104,7 +112,7 @@ def ask_case(assistant: Assistant, suite: Suite, case: EvalCase) -> Observation:
         previous = assistant.ask(earlier, history=list(history), **options)
         history.append(Turn(earlier, previous.text))
     started = time.perf_counter()
-    answer = assistant.ask(case.question, history=history, **options)
+    answer = assistant.ask(case.question, history=history, timeline=case.timeline, **options)
     return observe(answer, time.perf_counter() - started)
 
 
