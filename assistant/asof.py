@@ -48,5 +48,5 @@ def as_of_line(as_of: date) -> str:
 
 def stale_line(newest_relevant: date, today: date) -> str:
     days = (today - newest_relevant).days
-    return (f"{STALE_LEAD}the newest article I have on this is from {format_day(newest_relevant)}, "
+    return (f"{STALE_LEAD}The newest article I have on this is from {format_day(newest_relevant)}, "
             f"{days} days before {format_day(today)}; it may be out of date.")

@@ -237,7 +237,7 @@ class Assistant:
             timings["rewrite_s"] = time.perf_counter() - started
         filters, prefer = self._scope(standalone, explicit, today)
         self._ensure_built()
-        topic = timeline_topic(standalone) or (standalone if timeline else None)
+        topic = timeline_topic(standalone, forced=timeline)
         if topic is not None:
             return (yield from run_timeline(self, question, standalone, topic, filters, today,
                                             self._irrelevant, _Stop))

@@ -78,18 +78,28 @@ def _figures(text: str) -> set[str]:
     return numbers(_DATE_PHRASE.sub(" ", text))
 
 
-def timeline_topic(question: str) -> str | None:
-    """The topic of a question that asks for a timeline, or None for other questions."""
+def timeline_topic(question: str, forced: bool = False) -> str | None:
+    """The topic of a question that asks for a timeline, or None for other questions.
+
+    ``forced`` (``assistant timeline TOPIC``): the whole text is the topic unless it is
+    worded as a timeline question; its time words still filter the articles.
+    """
     text = question.strip().rstrip("?.! ")
     for pattern in _TRIGGERS:
         match = pattern.match(text)
         if match:
-            topic = strip_time_words(match["t"]).strip(" ,;:")
-            topic = re.sub(r"^(?:so far|until now|to date)\b|\b(?:so far|until now|to date)$",
-                           "", topic, flags=re.I).strip(" ,;:")
+            topic = _tidy(match["t"])
             if content_terms(topic):
                 return topic
+    if forced:
+        return _tidy(text) or text
     return None
+
+
+def _tidy(topic: str) -> str:
+    topic = strip_time_words(topic).strip(" ,;:")
+    return re.sub(r"^(?:so far|until now|to date)\b|\b(?:so far|until now|to date)$", "",
+                  topic, flags=re.I).strip(" ,;:")
 
 
 @dataclass

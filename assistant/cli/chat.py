@@ -16,7 +16,8 @@ from rich.text import Text
 
 from assistant.answer import Answer
 from assistant.backends import Turn
-from assistant.cli.render import answer_text, print_sources
+from assistant.cli.render import print_sources
+from assistant.cli.render_developing import print_full_answer
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
 from assistant.filters import SearchFilters
@@ -24,6 +25,7 @@ from assistant.readers.fields import parse_date
 
 HELP = """\
 Ask a question about the news articles; follow-up questions use the conversation.
+  /timeline TOPIC     a dated list of events about TOPIC, from many articles
   /sources            the passages the last answer used, in full
   /filter             show the filters; /filter source=Rudaw since=2020-01-01 until=2020-12-31
   /filter clear       remove all filters
@@ -98,7 +100,7 @@ class ChatSession:
         return session.prompt
 
     # -- answering ----------------------------------------------------------------------------
-    def answer(self, question: str) -> None:
+    def answer(self, question: str, timeline: bool = False) -> None:
         stream = self.assistant.stream(
             question,
             k=self.k,
@@ -107,6 +109,7 @@ class ChatSession:
             until=self.filters.until,
             reference_date=self.reference_date,
             history=self.turns,
+            timeline=timeline,
         )
         # Ctrl-C sets a flag that the loop checks between tokens, so the answer so far is kept
         # and the engine closes the model's stream cleanly.
@@ -125,8 +128,7 @@ class ChatSession:
         finally:
             signal.signal(signal.SIGINT, previous)
         answer = stream.answer if stream.answer is not None else stream.stop()
-        self.out.print(answer_text(answer))
-        print_sources(self.out, answer.citations)
+        print_full_answer(self.out, answer)
         self.out.print()
         self.last = answer
         if not answer.refused:
@@ -143,6 +145,7 @@ class ChatSession:
         handlers: dict[str, Callable[[str], Any]] = {
             "/help": lambda _: self.out.print(HELP, highlight=False),
             "/sources": self._sources,
+            "/timeline": self._timeline,
             "/filter": self._filter,
             "/reset": self._reset,
         }
@@ -163,6 +166,15 @@ class ChatSession:
             self.out.print("The last answer used no sources.", style="dim")
             return
         print_sources(self.out, self.last.citations, full=True)
+
+    def _timeline(self, topic: str) -> None:
+        if not topic:
+            self._error("/timeline needs a topic, e.g. /timeline the port strike")
+            return
+        try:
+            self.answer(topic, timeline=True)
+        except AssistantError as exc:
+            self.err.print(Text.assemble(("error:", "bold red"), f" {exc}"))
 
     def _reset(self, _: str) -> None:
         self.turns.clear()

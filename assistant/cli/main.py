@@ -231,7 +231,7 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question with cited sources."""
-    from assistant.cli.render import answer_text, print_sources
+    from assistant.cli.render_developing import print_full_answer
     from assistant.engine import Assistant
 
     settings = settings_from(ctx, backend=backend)
@@ -250,8 +250,7 @@ def ask(
         for _ in stream:
             pass
     assert stream.answer is not None
-    out.print(answer_text(stream.answer))
-    print_sources(out, stream.answer.citations)
+    print_full_answer(out, stream.answer)
 
 
 @app.command()
@@ -280,6 +279,11 @@ def chat(
 from assistant.cli.eval_command import register as register_eval  # noqa: E402
 
 register_eval(app, friendly_errors, settings_from)
+
+from assistant.cli.timeline_command import register as register_timeline  # noqa: E402
+
+register_timeline(app, friendly_errors, settings_from=settings_from, open_index=open_index,
+                  parse_day=parse_day)
 
 
 def run() -> None:
