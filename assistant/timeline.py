@@ -138,7 +138,8 @@ def article_sentences(article: annotate.ArticleText) -> list[str]:
     for chunk in sorted(article.chunks, key=lambda c: c.start):
         for sentence in split_sentences(chunk.text):
             key = normalise_text(sentence).lower()
-            if key not in seen and len(sentence) >= 12 and not sentence.startswith("("):
+            aside = sentence.startswith("(") or (sentence.endswith(")") and "(" not in sentence)
+            if key not in seen and len(sentence) >= 12 and not aside:
                 seen.add(key)
                 sentences.append(sentence)
     return sentences
@@ -209,8 +210,9 @@ class TimelineBuilder:
             self.found.extend(code)
             return
         chosen = self._prompt_sentences(sentences, relevance, article.lead_known)
-        key = normalise_text(" ".join(chosen)).lower()
-        if key in self._reused:  # a reprint: same sentences, same event
+        # A reprint keeps the wire story's lead (its credit line may differ): same event.
+        key = normalise_text(chosen[0] if article.lead_known else " ".join(chosen)).lower()
+        if key in self._reused:
             self.found.extend(_Found(index, f.text, f.sentence, f.date, f.dated_by, f.position)
                               for f in self._reused[key])
             return

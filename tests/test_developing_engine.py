@@ -1,0 +1,147 @@
+"""Timelines, conflicting reports and as-of dates through the engine, on the suite's corpus,
+with the deterministic fake model and the extractive backend."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from conftest import ROOT, make_settings
+
+from assistant import prompts
+from assistant.backends.extractive import ExtractiveBackend
+from assistant.backends.fake import FakeChatModel
+from assistant.backends.llm import LLMBackend
+from assistant.engine import Assistant
+from assistant.index import NewsIndex
+
+CORPUS = ROOT / "evals" / "corpus-developing"
+TODAY = date(2026, 3, 20)
+WIRE_12 = "https://example.com/wire/2026/03/09/harbor-city-floods"
+HERALD_12 = "https://example.com/herald/2026/03/09/floods-kill-12"
+VELLMAR = "https://example.com/gazette/2026/03/10/vellmar-flash-floods"
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> NewsIndex:
+    tmp = tmp_path_factory.mktemp("developing")
+    index = NewsIndex(make_settings(tmp, corpus_dir=CORPUS))
+    report = index.ingest([CORPUS])
+    assert not report.rejected and len(report.added) >= 20
+    return index
+
+
+def fake(index: NewsIndex, replies: list[str] | None = None) -> tuple[Assistant, FakeChatModel]:
+    model = FakeChatModel(replies)
+    return Assistant(index.settings, backend=LLMBackend(model, index.settings),
+                     index=index), model
+
+
+def urls(answer, numbers) -> set[str]:  # type: ignore[no-untyped-def]
+    by_n = {c.n: c.url for c in answer.citations}
+    return {by_n[n] for n in numbers}
+
+
+def test_a_timeline_question_gets_dated_events_in_order(index: NewsIndex) -> None:
+    assistant, model = fake(index)
+    answer = assistant.ask("How did the Harbor City floods unfold?", reference_date=TODAY)
+    assert not answer.refused and answer.events
+    days = [e.date for e in answer.events]
+    assert days == sorted(days) and days[0] == date(2026, 3, 9) and days[-1] == date(2026, 3, 17)
+    # The wire story and its reprint are one event citing both outlets.
+    first = answer.events[0]
+    assert urls(answer, first.citations) == {WIRE_12, HERALD_12}
+    assert all(c.url != VELLMAR for c in answer.citations)  # the look-alike flood stays out
+    # One short model call per article; the reprint reused the wire story's event.
+    event_calls = [c for c in model.calls if c[-1].content.startswith(prompts.EVENT_INSTRUCTIONS)]
+    assert len(event_calls) == len(answer.citations) - 1
+    assert all(len(c[-1].content.split()) < 160 for c in event_calls)
+    # Every citation is used by an event; the text lists the events with their markers.
+    assert {n for e in answer.events for n in e.citations} == {c.n for c in answer.citations}
+    assert answer.text.startswith("Timeline of the Harbor City floods (")
+    assert "- 9 March 2026: " in answer.text
+    # The revised toll is a conflict, newest first, every report cited.
+    toll = next(c for c in answer.conflicts if c.what == "death toll")
+    assert toll.latest == "48" and toll.distinct_values == ["48", "31", "27", "12"]
+    assert "Reports differ on the death toll: the latest report gives 48" in answer.text
+    assert answer.as_of == date(2026, 3, 17) and not answer.stale
+    assert answer.timings["llm_calls"] == len(event_calls)
+
+
+def test_an_unsupported_model_line_falls_back_to_the_article(index: NewsIndex) -> None:
+    assistant, _ = fake(index, ["The Aurora sank with 900 people aboard near Oslo."] * 10)
+    answer = assistant.timeline("the Aurora ferry", reference_date=TODAY)
+    texts = " ".join(e.text for e in answer.events)
+    assert "900" not in texts and "Oslo" not in texts
+    assert answer.events[0].text.startswith("The ferry Aurora ran aground on rocks off Skarholm")
+    # "service to resume on 24 March" is a plan: the towing is dated by its own day.
+    assert answer.events[-1].date == date(2026, 3, 19)
+
+
+def test_a_timeline_can_be_stopped(index: NewsIndex) -> None:
+    assistant, _ = fake(index)
+    stream = assistant.stream("How did the Harbor City floods unfold?", reference_date=TODAY)
+    next(iter(stream))  # the first article is read
+    answer = stream.stop()
+    assert answer.stopped and 1 <= len(answer.citations) < 5
+
+
+def test_timelines_without_a_model(index: NewsIndex) -> None:
+    assistant = Assistant(index.settings, backend=ExtractiveBackend(), index=index)
+    answer = assistant.ask("What happened with the Port of Keld strike since 4 March?",
+                           reference_date=TODAY)
+    assert [e.date for e in answer.events] == [date(2026, 3, 4), date(2026, 3, 6),
+                                               date(2026, 3, 9)]
+    assert answer.timings["llm_calls"] == 0
+    assert all(e.dated_by == "text" for e in answer.events)  # each lead names its day
+    ships = next(c for c in answer.conflicts if c.what == "ships waiting")
+    assert ships.distinct_values == ["110", "85"]
+
+
+def test_conflicting_reports_in_an_answer(index: NewsIndex) -> None:
+    assistant, _ = fake(index)
+    answer = assistant.ask("How many people died in the Harbor City floods?",
+                           reference_date=TODAY)
+    assert not answer.refused
+    (toll,) = answer.conflicts
+    assert toll.latest == "48" and set(toll.distinct_values) >= {"48", "31", "12"}
+    # Each value points at a source of the answer, with its outlet and date.
+    cited = {c.n: c for c in answer.citations}
+    for value in toll.values:
+        assert cited[value.citation].source == value.source
+        assert cited[value.citation].published == value.date
+    assert "Reports differ on the death toll: the latest report gives 48" in answer.text
+    assert answer.as_of == max(c.published for c in answer.citations)
+    assert f"As of {answer.as_of.day} March 2026" in answer.text
+
+
+def test_no_conflict_is_invented_for_a_look_alike(index: NewsIndex) -> None:
+    assistant, _ = fake(index)
+    for question in ("How many people died in the Vellmar floods?",
+                     "How many passengers were on the ferry Stella when it ran aground?",
+                     "What pay rise did the Keld dockworkers accept to end the strike?"):
+        answer = assistant.ask(question, reference_date=TODAY)
+        assert answer.conflicts == [], (question, answer.text)
+        assert "Reports differ" not in answer.text
+
+
+def test_stale_warning_only_for_questions_about_the_present(index: NewsIndex) -> None:
+    assistant = Assistant(index.settings, backend=ExtractiveBackend(), index=index)
+    late = assistant.ask("What is the latest on the Port of Keld strike?",
+                         reference_date=date(2026, 4, 20))
+    # "latest" means the last 30 days, which hold nothing: answered from older articles, warned.
+    assert not late.refused and late.stale
+    assert "Note: The newest article I have on this is from 9 March 2026" in late.text
+    recent = assistant.ask("What is the latest on the Port of Keld strike?",
+                           reference_date=date(2026, 3, 12))
+    assert not recent.stale and "Note:" not in recent.text
+    past = assistant.ask("How many passengers were on the Aurora when it ran aground?",
+                         reference_date=date(2026, 6, 1))
+    assert not past.stale and past.as_of is not None
+
+
+def test_an_explicit_date_filter_still_refuses(index: NewsIndex) -> None:
+    assistant = Assistant(index.settings, backend=ExtractiveBackend(), index=index)
+    answer = assistant.ask("What is the latest on the Port of Keld strike?",
+                           since=date(2026, 4, 1), reference_date=date(2026, 4, 20))
+    assert answer.refused and "no article matches the filters" in answer.reason
