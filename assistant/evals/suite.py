@@ -107,10 +107,11 @@ class EvalCase(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> EvalCase:
         if self.refuse and (self.answers or self.articles or self.expects_developing):
-            raise ValueError("a 'refuse: true' case cannot also list what the answer holds")
+            raise ValueError("a 'refuse: true' case cannot also list answers or articles (nor "
+                             "events, conflicts, newest, as_of, stale)")
         if not self.refuse and not (self.answers or self.articles or self.expects_developing):
-            raise ValueError("give 'answers' and/or 'articles' (or events, conflicts, newest, "
-                             "as_of, stale), or 'refuse: true'")
+            raise ValueError("give 'answers' and/or 'articles', or 'refuse: true' (or, for "
+                             "developing stories, events, conflicts, newest, as_of or stale)")
         if self.since and self.until and self.since > self.until:
             raise ValueError(f"since {self.since} is after until {self.until}")
         return self
