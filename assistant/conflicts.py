@@ -21,16 +21,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from assistant.developments import Conflict, ReportedValue
-from assistant.textutils import STOPWORDS, content_terms, split_sentences
+from assistant.textutils import NUMBER_WORDS, STOPWORDS, content_terms, split_sentences
 
 # -- tables ------------------------------------------------------------------------------------
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-    "eighty": 80, "ninety": 90, "a hundred": 100, "a dozen": 12, "dozen": 12,
-}
+_NUMBER_WORDS = {**NUMBER_WORDS, "a hundred": 100, "a dozen": 12, "dozen": 12}
 _MULTIPLIERS = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9,
                 "bn": 1e9}
 _CURRENCY_SIGNS = {"$": "dollars", "€": "euros", "£": "pounds", "usd": "dollars",

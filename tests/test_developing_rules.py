@@ -283,3 +283,22 @@ def test_developing_settings_section(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ASSISTANT_DEVELOPING", '{"stale_dayz": 30}')
     with pytest.raises(ConfigError, match="stale_dayz"):
         load_settings()
+
+
+def test_a_number_in_words_supports_the_same_number_in_digits() -> None:
+    from assistant.backends.base import ContextPassage
+    from assistant.citations import Claim
+    from assistant.documents import Passage
+    from assistant.embedders import load_embedder
+    from assistant.textutils import spelled_numbers
+    from assistant.verification import Verifier
+
+    assert spelled_numbers("Floods killed seven people and two hikers.") == {"7", "2"}
+    text = "Flash floods swept through Vellmar on Tuesday, killing seven people."
+    source = ContextPassage(1, Passage("c", "a", "Flash floods in Vellmar", "Gazette", "", TUE,
+                                       text, 0, len(text)), text, [text])
+    verifier = Verifier(load_embedder(load_settings()), 0.5)
+    right, wrong = Claim("The floods in Vellmar killed 7 people.", [1]), Claim(
+        "The floods in Vellmar killed 9 people.", [1])
+    verifier.check([right, wrong], [source])
+    assert right.supported and not wrong.supported

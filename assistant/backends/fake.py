@@ -2,8 +2,10 @@
 
 It answers from the passages in the prompt (the sentence sharing most words with the question,
 cited with its number), rewrites a follow-up by joining it to the previous question, and picks
-the option sharing most words with the passages. ``replies`` scripts exact outputs instead, and
-``token_delay`` (or ``ASSISTANT_FAKE_TOKEN_DELAY`` seconds) slows streaming to test interruption.
+the option sharing most words with the passages; asked for a timeline event, it returns the
+article's sentence sharing most words with the topic (at most 20 words). ``replies`` scripts
+exact outputs instead, and ``token_delay`` (or ``ASSISTANT_FAKE_TOKEN_DELAY`` seconds) slows
+streaming to test interruption.
 """
 
 from __future__ import annotations
