@@ -111,7 +111,6 @@ class _Found:
     sentence: str  # the article's sentence it rests on (what the citation shows)
     date: date | None
     dated_by: DatedBy
-    position: int  # order inside the article
 
 
 @dataclass
@@ -155,7 +154,7 @@ def code_events(index: int, article: annotate.ArticleText, sentences: Sequence[s
     first = 0 if article.lead_known else int(np.argmax(relevance))
     day, named = event_day(sentences[first], published)
     found = [_Found(index, clean_sentence(sentences[first]), sentences[first], day,
-                    "text" if named else ("article" if day else "unknown"), first)]
+                    "text" if named else ("article" if day else "unknown"))]
     order = sorted(range(len(sentences)), key=lambda i: -relevance[i])
     for i in order:
         if len(found) >= limit:
@@ -165,18 +164,17 @@ def code_events(index: int, article: annotate.ArticleText, sentences: Sequence[s
         other, named = event_day(sentences[i], published)
         if named and other != day and all(f.date != other for f in found):
             found.append(_Found(index, clean_sentence(sentences[i]), sentences[i], other,
-                                "text", i))
+                                "text"))
     return found
 
 
 class TimelineBuilder:
-    """Builds one timeline answer; :meth:`run` is a generator so that it can be stopped."""
+    """The steps of one timeline (``run_timeline`` drives them, one article at a time)."""
 
-    def __init__(self, assistant: Assistant, topic: str, today: date) -> None:
+    def __init__(self, assistant: Assistant, topic: str) -> None:
         self.assistant = assistant
         self.settings = assistant.settings.developing
         self.topic = topic
-        self.today = today
         self.embedder = assistant.index.embedder
         backend = assistant.backend
         model = getattr(backend, "model", None)
@@ -213,7 +211,7 @@ class TimelineBuilder:
         # A reprint keeps the wire story's lead (its credit line may differ): same event.
         key = normalise_text(chosen[0] if article.lead_known else " ".join(chosen)).lower()
         if key in self._reused:
-            self.found.extend(_Found(index, f.text, f.sentence, f.date, f.dated_by, f.position)
+            self.found.extend(_Found(index, f.text, f.sentence, f.date, f.dated_by)
                               for f in self._reused[key])
             return
         line = self._ask_model(article, chosen)
@@ -311,7 +309,7 @@ class TimelineBuilder:
         day, named = event_day(sentences[best], article.first.published)
         text = line if line.endswith((".", "!", "?", "…")) else line + "."
         return _Found(index, text[:1].upper() + text[1:], sentences[best], day,
-                      "text" if named else ("article" if day else "unknown"), best)
+                      "text" if named else ("article" if day else "unknown"))
 
     def _merge(self, found: Sequence[_Found]) -> list[_Merged]:
         if not found:
@@ -369,7 +367,7 @@ def run_timeline(
     """Build the timeline answer; yields "" after each article (a chance to stop), then the
     text. ``stop`` thrown in ends extraction early with the events found so far."""
     started = time.perf_counter()
-    builder = TimelineBuilder(assistant, topic, today)
+    builder = TimelineBuilder(assistant, topic)
     passages = builder.retrieve(filters)
     timings = {"retrieve_s": time.perf_counter() - started}
     answer = Answer(question=question, text="", standalone_question=standalone,
