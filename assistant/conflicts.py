@@ -258,9 +258,9 @@ def _count_fact(sentence: str, match: re.Match[str], value: float) -> Fact | Non
             cls = "on board"
         else:
             return None
-    label = f"{noun} {cls}" if cls != "sent" else f"{noun} sent"
-    return Fact(("count", noun, cls), label, "count", _show(value), value, _places(sentence),
-                _stems(noun, cls, *_NOUN_CLASSES.get(noun, ()), *_PREDICATES[cls]), sentence)
+    return Fact(("count", noun, cls), f"{noun} {cls}", "count", _show(value), value,
+                _places(sentence), _stems(noun, cls, *_NOUN_CLASSES.get(noun, ()),
+                                          *_PREDICATES[cls]), sentence)
 
 
 def _people_fact(cls: str, value: float, sentence: str) -> Fact:
