@@ -18,6 +18,7 @@ from assistant.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from assistant.engine import AnswerStream, Assistant
+    from assistant.feeds import Feeds
 
 __all__ = [
     "Answer",
@@ -25,6 +26,7 @@ __all__ = [
     "Assistant",
     "AssistantError",
     "Citation",
+    "Feeds",
     "Settings",
     "ask",
     "load_settings",
@@ -40,6 +42,10 @@ def __getattr__(name: str) -> Any:
         from assistant import engine
 
         return getattr(engine, name)
+    if name == "Feeds":
+        from assistant.feeds import Feeds
+
+        return Feeds
     raise AttributeError(name)
 
 
@@ -58,8 +64,8 @@ def ask(
 
     Filters: ``source`` (name or names), ``since``/``until`` (publication dates, inclusive);
     ``reference_date`` is "today" for time words like "last week". ``backend`` overrides the
-    configured one ("local", "openai", "extractive"). The first call builds the index from the
-    default corpus when it is empty.
+    configured one (a name in ``assistant.registry.BACKENDS``). The first call builds the index
+    from the default corpus when it is empty.
     """
     return _assistant(settings, backend).ask(
         question, k=k, source=source, since=since, until=until, reference_date=reference_date

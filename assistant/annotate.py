@@ -20,7 +20,7 @@ from assistant.conflicts import Report, find_conflicts, keyed_conflicts, relevan
 from assistant.developments import Conflict, ReportedValue, format_day
 from assistant.documents import Passage
 from assistant.settings import DevelopingSettings
-from assistant.stories import StoryArticle, group_stories, story_for
+from assistant.topics import StoryArticle, group_stories, story_for
 
 CONFLICT_LEAD = "Reports differ on "
 NOTE_LEADS = (CONFLICT_LEAD, asof.AS_OF_LEAD, asof.STALE_LEAD)
@@ -67,7 +67,7 @@ def group_articles(passages: Sequence[Passage]) -> list[ArticleText]:
 def story_articles(question: str, articles: Sequence[ArticleText],
                    anchor: str | None = None) -> list[ArticleText]:
     """The articles of one story: the one holding ``anchor`` (an article id), else the one
-    the question names (see ``stories.story_for``)."""
+    the question names (see ``topics.story_for``)."""
     if not articles:
         return []
     described = [a.story_article() for a in articles]
@@ -83,7 +83,8 @@ def citation_for(article: ArticleText, n: int, passage: str) -> Citation:
     p = article.first
     return Citation(n=n, article_id=p.article_id, title=p.title, source=p.source,
                     published=p.published, url=p.url, passage=passage,
-                    chunk_ids=[c.chunk_id for c in article.chunks])
+                    chunk_ids=[c.chunk_id for c in article.chunks],
+                    also_reported_by=list(p.copies))
 
 
 # -- notes -------------------------------------------------------------------------------------
@@ -188,7 +189,9 @@ def finish(answer: Answer, body: str, conflicts: Sequence[Conflict],
     """Set conflicts, as_of and stale on ``answer`` and compose its text from ``body``."""
     answer.conflicts = list(conflicts)
     answer.as_of = asof.newest(c.published for c in answer.citations)
-    newest_relevant = asof.newest([answer.as_of, *relevant_days])
+    # How current the articles are is judged on the question's story: a cited article of
+    # another story (a model straying into a look-alike) says nothing about it.
+    newest_relevant = asof.newest(relevant_days) or answer.as_of
     answer.stale = asof.is_stale(question, newest_relevant, today, settings.stale_days)
     answer.text = compose(body, answer.conflicts, answer.as_of,
                           newest_relevant if answer.stale else None, today)

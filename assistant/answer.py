@@ -4,10 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.developments import Conflict, Event
 from assistant.documents import Passage
+from assistant.filters import SearchFilters
+
+if TYPE_CHECKING:
+    from assistant.index import NewsIndex
+
+
+@dataclass(frozen=True)
+class RetrievalTrace:
+    """The search an answer made: its query, the filters it searched within, and the scope it
+    preferred inside them (e.g. the weeks before the reference date). Repeat it with
+    :meth:`search` (a benchmark measures retrieval deeper than the answer read)."""
+
+    query: str
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    prefer: SearchFilters | None = None
+
+    def search(self, index: NewsIndex, k: int) -> list[Passage]:
+        return index.search(self.query, k, self.filters, self.prefer)
+
+    def to_dict(self) -> dict[str, Any]:
+        f, prefer = self.filters, self.prefer
+        return {
+            "sources": list(f.sources),
+            "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None,
+            "include_undated": f.include_undated,
+            "prefer_since": prefer.since.isoformat() if prefer and prefer.since else None,
+        }
 
 
 @dataclass
@@ -22,6 +50,16 @@ class Citation:
     url: str
     passage: str
     chunk_ids: list[str] = field(default_factory=list)
+    # Other articles of the same story (copies printed by other outlets), earliest first.
+    also_reported_by: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def outlets(self) -> int:
+        """How many outlets carried the story (this one included)."""
+        names = {self.source.strip().lower() or self.article_id}
+        names |= {(c.get("source") or "").strip().lower() or c["id"]
+                  for c in self.also_reported_by}
+        return len(names)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +71,8 @@ class Citation:
             "url": self.url,
             "passage": self.passage,
             "chunks": self.chunk_ids,
+            "also_reported_by": self.also_reported_by,
+            "outlets": self.outlets,
         }
 
 
@@ -45,7 +85,7 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # sentences no passage supports
     timings: dict[str, float] = field(default_factory=dict)
     standalone_question: str = ""  # the question after rewriting a follow-up
-    filters: dict[str, Any] = field(default_factory=dict)  # source/date filters applied
+    retrieval: RetrievalTrace | None = None  # the search behind the answer
     passages: list[Passage] = field(default_factory=list)  # what retrieval returned
     reason: str = ""  # why the assistant refused
     stopped: bool = False  # the user interrupted generation
@@ -65,7 +105,7 @@ class Answer:
             "unsupported": self.unsupported,
             "citations": [c.to_dict() for c in self.citations],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
-            "filters": self.filters,
+            "filters": self.retrieval.to_dict() if self.retrieval else {},
             "backend": self.backend,
             "stopped": self.stopped,
             "events": [e.to_dict() for e in self.events],

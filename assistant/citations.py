@@ -10,15 +10,15 @@ from assistant.answer import Citation
 from assistant.backends.base import ContextPassage
 from assistant.textutils import split_sentences
 
-# [1]  [1, 2]  [1-3]  [1][2]  [Source 1]  [Passage 2]  [Article 3]  【1】
-_MARKER = re.compile(
+# Citation markers: [1]  [1, 2]  [1-3]  [1][2]  [Source 1]  [Passage 2]  [Article 3]  【1】
+MARKER = re.compile(
     r"[\[【]\s*(?:(?:source|passage|article|ref(?:erence)?)\s*)?"
     r"(\d{1,2}(?:\s*(?:,|;|and|-|–)\s*(?:(?:source|passage|article)\s*)?\d{1,2})*)\s*[\]】]",
     re.IGNORECASE,
 )
 # "... 2,500. [1] Next" -> "... 2,500 [1]. Next": a marker after the full stop cites that sentence.
-_AFTER_STOP = re.compile(r"([.!?][\"”’')]*)(\s*)((?:" + _MARKER.pattern + r"\s*)+)", re.IGNORECASE)
-_ONLY_MARKERS = re.compile(r"^(?:\s*(?:" + _MARKER.pattern + r")\s*[.,;]?)+\s*$", re.IGNORECASE)
+_AFTER_STOP = re.compile(r"([.!?][\"”’')]*)(\s*)((?:" + MARKER.pattern + r"\s*)+)", re.IGNORECASE)
+_ONLY_MARKERS = re.compile(r"^(?:\s*(?:" + MARKER.pattern + r")\s*[.,;]?)+\s*$", re.IGNORECASE)
 _END_PUNCT = re.compile(r"[.!?…]$")
 _END_QUOTE = re.compile(r"[\"”’')]$")
 
@@ -54,8 +54,8 @@ def parse_claims(text: str, valid: Sequence[int]) -> list[Claim]:
     valid_set = set(valid)
     text = _AFTER_STOP.sub(lambda m: f" {m.group(3).strip()}{m.group(1)} ", text)
     for sentence in split_sentences(text):
-        numbers = [n for m in _MARKER.finditer(sentence) for n in _numbers(m.group(1))]
-        bare = _MARKER.sub("", sentence)
+        numbers = [n for m in MARKER.finditer(sentence) for n in _numbers(m.group(1))]
+        bare = MARKER.sub("", sentence)
         bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
         bare = re.sub(r"\s{2,}", " ", bare).strip()
         kept = list(dict.fromkeys(n for n in numbers if n in valid_set))
@@ -99,6 +99,7 @@ def renumber(
                 url=p.url,
                 passage=source.text,
                 chunk_ids=[c.chunk_id for c in source.chunks] or [p.chunk_id],
+                also_reported_by=list(p.copies),
             )
         )
     return " ".join(sentences), citations
@@ -113,7 +114,3 @@ def _attach(sentence: str, markers: str) -> str:
     if match:
         return f"{sentence[: match.start()]} {markers}{match.group(0)}"
     return f"{sentence} {markers}"
-
-
-def strip_markers(text: str) -> str:
-    return re.sub(r"\s{2,}", " ", _MARKER.sub("", text)).strip()

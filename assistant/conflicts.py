@@ -4,7 +4,7 @@ A *fact* is one value a sentence reports for something measurable: a count with 
 what happened to it ("31 people killed", "60 ships waiting"), an amount of money ("410 million
 euros" of damage), a percentage with its role ("a 9 percent pay rise" demanded), or who did
 something ("called by the Dockers' Union of Keld"). Facts are compared only within one story
-(see ``stories.py``: two floods in two countries are two stories) and only between different
+(see ``topics.py``: two floods in two countries are two stories) and only between different
 articles; a conflict is a key with more than one value. Precision comes first: anything whose
 subject or role cannot be read (a bare number, an amount with no subject) is left out, and
 "not 120", "from 31", "an earlier figure of 120" are old values, not reports.

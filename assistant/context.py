@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from assistant.backends.base import ContextPassage
 from assistant.documents import Passage, normalise_text
 from assistant.embedders import Embedder
-from assistant.textutils import content_terms, estimate_tokens, split_sentences
+from assistant.textutils import clip_words, content_terms, estimate_tokens, split_sentences
 
 HEADER_TOKENS = 18  # "[n] title (source, date)"
-MAX_SENTENCE_TOKENS = 90  # a run-on "sentence" (tables, lists) is cut, not dropped
+_SENTENCE_WORDS = int(90 / 1.35)  # ~90 tokens: a run-on "sentence" (tables, lists) is cut
 
 
 @dataclass
@@ -34,12 +34,6 @@ def lexical_coverage(question_terms: set[str], text: str) -> float:
     if not question_terms:
         return 0.0
     return len(question_terms & set(content_terms(text))) / len(question_terms)
-
-
-def _clip(sentence: str) -> str:
-    words = sentence.split()
-    limit = int(MAX_SENTENCE_TOKENS / 1.35)
-    return sentence if len(words) <= limit else " ".join(words[:limit]) + " …"
 
 
 def build_context(
@@ -64,7 +58,8 @@ def build_context(
             if key in seen or len(sentence) < 12:
                 continue  # overlapping chunks repeat sentences; fragments carry no answer
             seen.add(key)
-            candidates.append(_Candidate(article, chunk, chunk.start * 1000 + i, _clip(sentence)))
+            candidates.append(_Candidate(article, chunk, chunk.start * 1000 + i,
+                                         clip_words(sentence, _SENTENCE_WORDS)))
     if not candidates:
         return []
 

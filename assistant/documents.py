@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -114,8 +114,5 @@ class Passage:
     lexical: float | None = None  # BM25 score, when the keyword side found it
     authors: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["published"] = self.published.isoformat() if self.published else None
-        return data
+    story: str = ""  # story id: near-duplicate copies of one article share it
+    copies: list[dict[str, Any]] = field(default_factory=list)  # the story's other articles

@@ -11,14 +11,13 @@ import contextlib
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant import prompts
 from assistant.annotate import annotate_answer
-from assistant.answer import Answer
-from assistant.asof import asks_about_present
+from assistant.answer import Answer, RetrievalTrace
 from assistant.backends import AnswerRequest, Backend, ContextPassage, Turn, create_backend
 from assistant.citations import parse_claims, renumber
 from assistant.context import best_relevance, build_context
@@ -32,13 +31,18 @@ from assistant.timeline import run_timeline, timeline_topic
 from assistant.timewords import infer_date_range
 from assistant.verification import Verifier, looks_like_refusal
 
+if TYPE_CHECKING:
+    from assistant.feeds import Feeds
+
 # Follow-ups that lean on the conversation: pronouns, "what about", or very short questions.
 _FOLLOW_UP = re.compile(
     r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|"
     r"the same|what about|how about|and|also|else|instead|before that|after that)\b",
     re.IGNORECASE,
 )
-_MAX_SOURCES = 4
+MAX_SOURCES = 4
+_MIN_SLACK_DAYS, _MAX_SLACK_DAYS = 3, 31  # how loosely a question's time words are read
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 
 
 class _Stop(Exception):
@@ -47,16 +51,6 @@ class _Stop(Exception):
 
 def needs_rewrite(question: str) -> bool:
     return len(question.split()) <= 5 or bool(_FOLLOW_UP.search(question))
-
-
-@dataclass
-class Choice:
-    """A multiple-choice pick, with what it was based on."""
-
-    index: int | None
-    passages: list[Passage] = field(default_factory=list)
-    context: list[ContextPassage] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 class AnswerStream:
@@ -103,15 +97,15 @@ class Assistant:
         build_progress: ProgressCallback | None = None,
         **overrides: Any,
     ) -> None:
-        self.settings = settings or load_settings(**overrides)
-        if settings is not None and overrides:
-            self.settings = settings.model_copy(update=overrides)
+        self.settings = (settings.updated(**overrides) if settings is not None
+                         else load_settings(**overrides))
         self.index = index or NewsIndex(self.settings)
         self._backend = backend if isinstance(backend, Backend) else None
         self._backend_name = backend if isinstance(backend, str) else None
         self._build_progress = build_progress
         self._built = False
-        self.verifier = Verifier(self.index.embedder, self.settings.min_support)
+        self._feeds: Feeds | None = None
+        self.verifier = Verifier(self.index.embedder, self.settings.answer.min_support)
 
     @property
     def backend(self) -> Backend:
@@ -153,51 +147,32 @@ class Assistant:
             raise InputError(f"--since {since} is after --until {until}; swap them")
         filters = SearchFilters.make(source, since, until)
         today = reference_date or self.settings.today
-        return AnswerStream(
-            self._run(question, k or self.settings.top_k, filters, today, list(history or []),
-                      timeline)
-        )
+        k = k or self.settings.retrieval.top_k
+        return AnswerStream(self._run(question, k, filters, today, list(history or []),
+                                      timeline))
 
     def timeline(self, topic: str, **options: Any) -> Answer:
-        """A timeline of ``topic``: dated events from many articles, in order, each cited."""
+        """A timeline of ``topic``: dated events from many articles, in order, each cited;
+        options as for :meth:`stream`."""
         return self.ask(topic, timeline=True, **options)
 
     def search(
-        self, query: str, *, k: int | None = None, filters: SearchFilters | None = None
+        self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
+        prefer: SearchFilters | None = None, all_copies: bool = False,
     ) -> list[Passage]:
+        """Passages for ``query`` within ``filters``, ranking ``prefer``'s scope higher; copies
+        of one story count once unless ``all_copies``."""
         self._ensure_built()
-        return self.index.search(query, k, filters)
+        return self.index.search(query, k, filters, prefer, all_copies=all_copies)
 
-    def choose(
-        self,
-        question: str,
-        choices: Sequence[str],
-        *,
-        reference_date: date | None = None,
-        k: int | None = None,
-        filters: SearchFilters | None = None,
-        closed_book: bool = False,
-    ) -> Choice:
-        """Pick one of ``choices`` (a news quiz); ``closed_book`` gives the model no passages."""
-        started = time.perf_counter()
-        today = reference_date or self.settings.today
-        if closed_book:
-            index = self.backend.choose_option(question, choices, [], today)
-            return Choice(index, timings={"total_s": time.perf_counter() - started})
-        self._ensure_built()
-        scope, prefer = self._scope(question, filters or SearchFilters(), today)
-        # The options name the entities the answer is about: they sharpen retrieval a lot.
-        query = f"{question} {' '.join(choices)}"
-        passages = self.index.search(query, k or self.settings.top_k, scope, prefer)
-        retrieved = time.perf_counter()
-        context = build_context(query, passages, self.index.embedder,
-                                self.settings.choice_context_tokens, _MAX_SOURCES)
-        index = self.backend.choose_option(question, choices, context, today)
-        done = time.perf_counter()
-        return Choice(index, passages, context, {
-            "retrieve_s": retrieved - started, "generate_s": done - retrieved,
-            "total_s": done - started,
-        })
+    @property
+    def feeds(self) -> Feeds:
+        """Follow feeds and keep this assistant's index current (``assistant.feeds.Feeds``)."""
+        from assistant.feeds import Feeds
+
+        if self._feeds is None:
+            self._feeds = Feeds(self.settings, index=self.index)
+        return self._feeds
 
     # -- the pipeline ------------------------------------------------------------------------
     def _ensure_built(self) -> None:
@@ -205,25 +180,39 @@ class Assistant:
             self.index.ensure_built(self._build_progress)
             self._built = True
 
-    def _scope(
-        self, question: str, explicit: SearchFilters, today: date
-    ) -> tuple[SearchFilters, SearchFilters | None]:
-        """The filters to search within, and the scope to prefer inside them.
+    def scope(self, question: str, explicit: SearchFilters, today: date) -> RetrievalTrace:
+        """The search a question gets: the filters to search within, and the scope to prefer
+        inside them.
 
-        Time words in the question become a date range (undated articles stay eligible, as
-        the wording is only a hint). Without any date range, news questions are about recent
-        events: the weeks before the reference date are preferred, not required.
+        Filters the user gives (source, since, until) are hard. Time words in the question
+        name when the *event* happened, not when every article about it was published, and
+        they are said loosely ("this week" for a report of eight days ago; a report of
+        January 2021 says who was killed "in January 2020"). So they set a preferred window
+        (the period widened by a slack of its own length, 3 to 31 days), not a filter; the
+        answer says how old its sources are. Only a period with a written year also sets a
+        floor: nothing reports an event long before it happened (a yearless "on February 8"
+        may be the coming one). Without any date, news questions are about recent events:
+        the weeks before the reference date are preferred, not required.
         """
         filters = explicit
-        inferred = infer_date_range(question, today)
-        if inferred is not None:
-            filters = explicit.merged(SearchFilters(since=inferred.since, until=inferred.until,
-                                                    include_undated=True))
         prefer = None
-        if not filters.has_dates and self.settings.recent_days:
-            prefer = replace(filters, since=today - timedelta(days=self.settings.recent_days),
-                             until=today, include_undated=False)
-        return filters, prefer
+        inferred = infer_date_range(question, today) if not explicit.has_dates else None
+        if inferred is not None:
+            floor, until = inferred.since, inferred.until
+            if inferred.since is not None:
+                length = ((inferred.until or today) - inferred.since).days + 1
+                slack = timedelta(days=min(max(length, _MIN_SLACK_DAYS), _MAX_SLACK_DAYS))
+                floor = inferred.since - slack
+                if inferred.until is not None:
+                    until = min(inferred.until + slack, max(today, inferred.until))
+                if _YEAR.search(inferred.phrase):
+                    filters = replace(explicit, since=floor, include_undated=True)
+            prefer = replace(explicit, since=floor, until=until, include_undated=False)
+        recent = self.settings.retrieval.recent_days
+        if prefer is None and not filters.has_dates and recent:
+            prefer = replace(filters, since=today - timedelta(days=recent), until=today,
+                             include_undated=False)
+        return RetrievalTrace(question, filters, prefer)
 
     def _run(
         self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn],
@@ -235,31 +224,25 @@ class Assistant:
         if history and needs_rewrite(question):
             standalone = self.backend.rewrite_question(history, question)
             timings["rewrite_s"] = time.perf_counter() - started
-        filters, prefer = self._scope(standalone, explicit, today)
         self._ensure_built()
         topic = timeline_topic(standalone, forced=timeline)
         if topic is not None:
-            return (yield from run_timeline(self, question, standalone, topic, filters, today,
+            return (yield from run_timeline(self, question, standalone, topic, explicit, today,
                                             self._irrelevant, _Stop))
+        trace = self.scope(standalone, explicit, today)
         mark = time.perf_counter()
-        passages = self.index.search(standalone, k, filters, prefer)
-        if (filters != explicit and asks_about_present(standalone)
-                and self._irrelevant(standalone, passages, filters)):
-            # "the latest on X" with nothing that recent: answer from what there is; the
-            # answer then says how old its sources are (stale).
-            filters, prefer = explicit, None
-            passages = self.index.search(standalone, k, filters)
+        passages = trace.search(self.index, k)
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(
             question=question,
             text="",
             standalone_question=standalone,
-            filters=_describe_filters(filters, prefer),
+            retrieval=trace,
             passages=passages,
             backend=self.backend.name,
         )
 
-        reason = self._irrelevant(standalone, passages, filters)
+        reason = self._irrelevant(standalone, passages, trace.filters)
         if reason:
             answer.refused, answer.reason, answer.text = True, reason, prompts.REFUSAL
             timings["total_s"] = time.perf_counter() - started
@@ -270,29 +253,25 @@ class Assistant:
 
         mark = time.perf_counter()
         context = build_context(standalone, passages, self.index.embedder,
-                                self.settings.context_tokens, _MAX_SOURCES)
+                                self.settings.answer.context_tokens, MAX_SOURCES)
         timings["context_s"] = time.perf_counter() - mark
         request = AnswerRequest(standalone, context, today, history)
-        generation = self.backend.stream_answer(request)
         pieces: list[str] = []
         mark = time.perf_counter()
-        try:
-            for delta in generation:
-                if not pieces:
-                    timings["first_token_s"] = time.perf_counter() - started
-                pieces.append(delta)
-                yield delta
-        except _Stop:
-            answer.stopped = True
-        finally:
-            close = getattr(generation, "close", None)
-            if close:
-                close()
+        with self.backend.stream_answer(request) as completion:
+            try:
+                for delta in completion:
+                    if not pieces:
+                        timings["first_token_s"] = time.perf_counter() - started
+                    pieces.append(delta)
+                    yield delta
+            except _Stop:
+                answer.stopped = True
         timings["generate_s"] = time.perf_counter() - mark
-        usage = getattr(self.backend, "usage", None)
-        if usage is not None and usage.prompt_tokens is not None:
+        usage = completion.usage
+        if usage.prompt_tokens is not None:
             timings["prompt_tokens"] = float(usage.prompt_tokens)
-        if usage is not None and usage.completion_tokens:
+        if usage.completion_tokens:
             timings["completion_tokens"] = float(usage.completion_tokens)
             if timings["generate_s"] > 0:
                 timings["tokens_per_s"] = usage.completion_tokens / timings["generate_s"]
@@ -301,7 +280,8 @@ class Assistant:
         if not answer.refused:
             mark = time.perf_counter()
             developing = self.settings.developing
-            wide = (self.index.search(standalone, developing.conflict_passages, filters)
+            # The whole story, not only its recent reports: no preferred window here.
+            wide = (self.index.search(standalone, developing.conflict_passages, trace.filters)
                     if developing.conflict_passages else [])
             annotate_answer(answer, standalone, context, wide, today, developing)
             timings["annotate_s"] = time.perf_counter() - mark
@@ -318,7 +298,7 @@ class Assistant:
                 return f"no article matches the filters ({_filter_text(filters)})"
             return "the index has no articles"
         dense, coverage = best_relevance(question, passages)
-        if dense < self.settings.min_relevance and coverage < 0.5:
+        if dense < self.settings.answer.min_relevance and coverage < 0.5:
             return (f"no passage is about the question (best similarity {dense:.2f}, "
                     f"{coverage:.0%} of its words found)")
         return ""
@@ -370,13 +350,3 @@ def _filter_text(filters: SearchFilters) -> str:
     if filters.until:
         parts.append(f"until {filters.until}")
     return ", ".join(parts)
-
-
-def _describe_filters(filters: SearchFilters, prefer: SearchFilters | None) -> dict[str, Any]:
-    return {
-        "sources": list(filters.sources),
-        "since": filters.since.isoformat() if filters.since else None,
-        "until": filters.until.isoformat() if filters.until else None,
-        "include_undated": filters.include_undated,
-        "prefer_since": prefer.since.isoformat() if prefer and prefer.since else None,
-    }

@@ -29,5 +29,9 @@ class BackendError(AssistantError):
     """An LLM backend failed (unreachable, timeout, rejected key, rate limit...)."""
 
 
+class EmbedderError(AssistantError):
+    """The embedder failed (embedding server unreachable, unknown model, wrong dimension...)."""
+
+
 class ModelFileError(AssistantError):
     """The packaged model weights are missing or corrupt."""

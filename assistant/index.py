@@ -6,15 +6,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.documents import Passage
+from assistant.documents import Article, Passage
 from assistant.embedders import Embedder, load_embedder
 from assistant.errors import InputError
 from assistant.filters import SearchFilters
-from assistant.ingest import Ingestor, IngestReport, ProgressCallback
+from assistant.ingest import Ingestor, IngestProgress, IngestReport, ProgressCallback
+from assistant.locking import WriteLock
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.chroma import ChromaStore
 from assistant.stores.keyword import KeywordIndex
+from assistant.stores.keyword_sync import KeywordSync
+from assistant.stories import count_stories
 
 
 class NewsIndex:
@@ -24,30 +27,54 @@ class NewsIndex:
         self.settings = settings
         self.embedder = embedder or load_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dim)
-        self.keyword = KeywordIndex(settings.data_dir / "bm25" / self._keyword_dir_name())
+        self.keyword = KeywordIndex(settings.data_dir / "keyword" / self._keyword_dir_name())
+        self.keyword_sync = KeywordSync(self.store, self.keyword)
+        self.lock = WriteLock(settings.data_dir / "write.lock")
+        retrieval = settings.retrieval
         self.retriever = HybridRetriever(
-            self.store, self.keyword, self.embedder, settings.candidates, settings.rrf_k
+            self.store, self.keyword, self.embedder, retrieval.candidates, retrieval.rrf_k
         )
 
     def _keyword_dir_name(self) -> str:
         s = self.settings
-        where = f"{s.chroma_host}-{s.chroma_port}-" if s.chroma_host else ""
-        return f"{where}{s.collection}"
+        where = f"{s.store.host}-{s.store.port}-" if s.store.host else ""
+        return f"{where}{s.store.collection}"
 
     # -- writing -----------------------------------------------------------------------------
     def ingest(
-        self, paths: Sequence[Path | str], progress: ProgressCallback | None = None
+        self, paths: Sequence[Path | str], progress: ProgressCallback | None = None, *,
+        wait: bool = True,
     ) -> IngestReport:
-        report = Ingestor(self.settings, self.store, self.embedder).run(
-            [Path(p) for p in paths], progress
-        )
-        if report.changed or not self._keyword_fresh():
-            if progress:
-                from assistant.ingest import IngestProgress
+        """Add, update and remove articles from files and folders (incremental).
 
-                progress(IngestProgress("indexing"))
-            self._rebuild_keyword()
+        Another process writing to the same data dir is waited for (``progress`` hears a
+        "waiting" event), or, with ``wait=False``, refused with a StorageError.
+        """
+        notify = progress or (lambda _event: None)
+        with self.lock.hold(wait=wait, on_wait=lambda: notify(IngestProgress("waiting"))):
+            report = Ingestor(self.settings, self.store, self.embedder).run(
+                [Path(p) for p in paths], progress
+            )
+            notify(IngestProgress("indexing"))
+            self.keyword_sync.sync()
         return report
+
+    def add_articles(
+        self, articles: Sequence[Article], progress: ProgressCallback | None = None, *,
+        wait: bool = True,
+    ) -> IngestReport:
+        """Write articles that do not come from files (pages, feed entries); see
+        ``Ingestor.add_articles``. The keyword index is brought up to date after."""
+        with self.lock.hold(wait=wait):
+            report = Ingestor(self.settings, self.store, self.embedder).add_articles(
+                articles, progress)
+            if report.changed:
+                self.keyword_sync.sync()
+        return report
+
+    def refresh_keyword(self) -> None:
+        """Bring the keyword index up to date with the store (after a batch of writes)."""
+        self.keyword_sync.sync()
 
     def ensure_built(self, progress: ProgressCallback | None = None) -> IngestReport | None:
         """On first use (empty collection), ingest the default corpus; else do nothing."""
@@ -59,13 +86,14 @@ class NewsIndex:
                              "'assistant ingest PATH' first")
         return self.ingest([corpus], progress)
 
-    def remove(self, article_id: str) -> bool:
+    def remove(self, article_id: str, *, wait: bool = True) -> bool:
         """Delete one article (by id or url) and its chunks; False if there is no such article."""
-        records = self.store.article_records()
-        if article_id not in records:
-            return False
-        self.store.delete([article_id])
-        self._rebuild_keyword()
+        with self.lock.hold(wait=wait):
+            records = self.store.article_records()
+            if article_id not in records:
+                return False
+            self.store.delete([article_id])
+            self.keyword_sync.sync()
         return True
 
     # -- reading -----------------------------------------------------------------------------
@@ -75,11 +103,14 @@ class NewsIndex:
         k: int | None = None,
         filters: SearchFilters | None = None,
         prefer: SearchFilters | None = None,
+        all_copies: bool = False,
     ) -> list[Passage]:
+        """Best passages; copies of one story count once unless ``all_copies``."""
         if not query.strip():
             raise InputError("empty question: type some words to search for")
-        self._ensure_keyword()
-        return self.retriever.search(query, k or self.settings.top_k, filters, prefer)
+        self.keyword_sync.sync()
+        return self.retriever.search(query, k or self.settings.retrieval.top_k, filters, prefer,
+                                     all_copies)
 
     def stats(self) -> dict[str, Any]:
         records = self.store.article_records()
@@ -90,27 +121,16 @@ class NewsIndex:
             sources[name] = sources.get(name, 0) + 1
         return {
             "articles": len(records),
+            "stories": count_stories(records.values()),
             "chunks": self.store.count_chunks(),
             "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
             "date_range": [dates[0].isoformat(), dates[-1].isoformat()] if dates else None,
             "undated": sum(1 for r in records.values() if r.published is None),
             "disk_bytes": _disk_bytes(self.settings.data_dir),
-            "collection": self.settings.collection,
-            "store": (f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
-                      if self.settings.chroma_host else f"embedded {self.settings.chroma_dir}"),
+            "collection": self.settings.store.collection,
+            "store": (f"chroma server {self.settings.store.host}:{self.settings.store.port}"
+                      if self.settings.store.host else f"embedded {self.settings.chroma_dir}"),
         }
-
-    # -- keyword index upkeep -----------------------------------------------------------------
-    def _keyword_fresh(self) -> bool:
-        return self.keyword.load(self.store.generation)
-
-    def _ensure_keyword(self) -> None:
-        if not self._keyword_fresh():
-            self._rebuild_keyword()
-
-    def _rebuild_keyword(self) -> None:
-        generation = self.store.generation
-        self.keyword.build(self.store.iter_chunks(), generation)
 
 
 def _disk_bytes(path: Path) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from assistant.backends.base import ContextPassage, Message, Turn
+from assistant.textutils import clip_words
 
 REFUSAL = "I cannot answer this from the news articles I have."
 
@@ -40,22 +41,6 @@ REWRITE_INSTRUCTIONS = (
 )
 FOLLOW_UP_LABEL = "Follow-up question:"
 
-CHOICE_INSTRUCTIONS = (
-    "Pick the option that correctly answers the question, using the passages below. "
-    "Reply with the letter of the option only."
-)
-CLOSED_BOOK_CHOICE_INSTRUCTIONS = (
-    "Pick the option that correctly answers the question about recent news. "
-    "Reply with the letter of the option only."
-)
-CLOSED_BOOK_ANSWER_INSTRUCTIONS = (
-    "Answer the question about recent news from what you know, in one short sentence. "
-    f"If you do not know, reply exactly: {REFUSAL}"
-)
-OPTIONS_LABEL = "Options:"
-LETTERS = "ABCDEFGHIJ"
-
-
 def format_passages(passages: Sequence[ContextPassage]) -> str:
     return "\n\n".join(f"{p.header}\n{p.text}" for p in passages)
 
@@ -72,44 +57,13 @@ def answer_messages(
 
 def rewrite_messages(history: Sequence[Turn], question: str) -> list[Message]:
     conversation = "\n".join(
-        f"Q: {turn.question}\nA: {_clip(turn.answer, 60)}" for turn in history[-3:]
+        f"Q: {turn.question}\nA: {clip_words(turn.answer, 60)}" for turn in history[-3:]
     )
     user = (
         f"{REWRITE_INSTRUCTIONS}\n\nConversation:\n{conversation}\n\n"
         f"{FOLLOW_UP_LABEL} {question}"
     )
     return [Message("system", "You rewrite follow-up questions."), Message("user", user)]
-
-
-def choice_messages(
-    question: str, choices: Sequence[str], passages: Sequence[ContextPassage], today: date
-) -> list[Message]:
-    options = "\n".join(f"{LETTERS[i]}. {choice}" for i, choice in enumerate(choices))
-    if passages:
-        body = (
-            f"{CHOICE_INSTRUCTIONS}\n\n{PASSAGES_HEADING}\n{format_passages(passages)}\n\n"
-        )
-        system = SYSTEM
-    else:
-        body = f"{CLOSED_BOOK_CHOICE_INSTRUCTIONS}\n\n"
-        system = "You answer news quiz questions."
-    user = (
-        f"{body}{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}\n"
-        f"{OPTIONS_LABEL}\n{options}"
-    )
-    return [Message("system", system), Message("user", user)]
-
-
-def closed_book_messages(question: str, today: date) -> list[Message]:
-    """A question with no passages: the closed-book baseline of news benchmarks."""
-    user = (f"{CLOSED_BOOK_ANSWER_INSTRUCTIONS}\n\n{TODAY_LABEL} {today.isoformat()}\n"
-            f"{QUESTION_LABEL} {question}")
-    return [Message("system", "You answer news quiz questions."), Message("user", user)]
-
-
-def _clip(text: str, words: int) -> str:
-    parts = text.split()
-    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
 # -- timelines (assistant/timeline.py) ---------------------------------------------------------

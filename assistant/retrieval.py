@@ -17,6 +17,7 @@ from assistant.embedders import Embedder
 from assistant.filters import SearchFilters
 from assistant.stores.chroma import ChromaStore
 from assistant.stores.keyword import KeywordIndex
+from assistant.stories import one_copy_per_story
 
 
 def reciprocal_rank_fusion(
@@ -58,8 +59,13 @@ class HybridRetriever:
         k: int,
         filters: SearchFilters | None = None,
         prefer: SearchFilters | None = None,
+        all_copies: bool = False,
     ) -> list[Passage]:
         """Top ``k`` chunks for ``query`` within ``filters``.
+
+        Copies of one story (a wire story printed by several outlets) count once: only the
+        story's earliest article gives passages, the others are listed in ``Passage.copies``;
+        ``all_copies`` returns every copy instead.
 
         ``prefer`` (e.g. the weeks before the reference date) runs the same two searches inside
         a narrower scope and fuses them as extra rankings: preferred passages get a second vote,
@@ -68,12 +74,15 @@ class HybridRetriever:
         filters = filters or SearchFilters()
         vector = self.embedder.embed_query(query)
         depth = max(self.candidates, k)
-        rankings = [self.store.query(vector, depth, filters),
-                    self.keyword.search(query, depth, filters)]
-        if prefer is not None:
-            rankings += [self.store.query(vector, depth, prefer),
-                         self.keyword.search(query, depth, prefer)]
-        fused = reciprocal_rank_fusion(rankings, self.rrf_k)[:k]
+        scopes = [filters] if prefer is None else [filters, prefer]
+        dense = self.store.query_scopes(vector, depth, scopes, share=self.keyword.share)
+        rankings = []
+        for scope, ranking in zip(scopes, dense, strict=True):
+            rankings += [ranking, self.keyword.search(query, depth, scope)]
+        fused = reciprocal_rank_fusion(rankings, self.rrf_k)
+        if not all_copies:
+            fused = one_copy_per_story(fused, self.store, vector, filters)
+        fused = fused[:k]
         self._fill_dense(fused, vector)
         return fused
 

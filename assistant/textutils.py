@@ -89,6 +89,18 @@ def spelled_numbers(text: str) -> set[str]:
     return {str(NUMBER_WORDS[m[0].lower()]) for m in _SPELLED.finditer(text)}
 
 
+def clip_words(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` words, marked with an ellipsis when cut."""
+    words = text.split()
+    return text if len(words) <= limit else " ".join(words[:limit]) + " …"
+
+
+def clip_line(text: str, limit: int = 160) -> str:
+    """One line of at most ``limit`` characters (tables cannot hold paragraphs)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 def estimate_tokens(text: str) -> int:
     """Rough LLM token count (~0.75 words a token) without loading a tokenizer."""
     return int(len(text.split()) * 1.35) + 1

@@ -2,13 +2,15 @@
 
 1. *Detect* a timeline question (:func:`timeline_topic`) and take its topic.
 2. *Retrieve wide* (``timeline_passages`` chunks, no recency preference), group the chunks by
-   article and keep the articles of one story (``stories.py``), at most
-   ``timeline_articles`` of them, most relevant first.
+   article and keep the articles of one developing story (``topics.py``), at most
+   ``timeline_articles`` of them, most relevant first. Copies of one wire story (the ingest's
+   story ids, ``stories.py``) arrive folded into their earliest article: the event is read
+   once and cites the copies as "also reported by".
 3. *Extract* events per article. With a model: one short call per article (its lead and
    most relevant sentences, ~100 prompt tokens, one line back), checked against the
    article's sentences; a line the article does not support falls back to the code's event.
    Without a model (extractive backend): the article's lead sentence and any other sentence
-   that names a different day. Reprints (same sentences) reuse the first article's event.
+   that names a different day.
 4. *Date* each event in code (``eventdates.py``): the day its source sentence names, else the
    article's publication date.
 5. *Merge* events of the same day that say the same thing (several outlets, a wire story
@@ -25,14 +27,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant import annotate, prompts
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, Citation, RetrievalTrace
 from assistant.backends.base import ChatModel, ContextPassage
 from assistant.citations import Claim
 from assistant.developments import DatedBy, Event, format_day
@@ -40,7 +42,7 @@ from assistant.documents import Passage, normalise_text
 from assistant.eventdates import event_day
 from assistant.filters import SearchFilters
 from assistant.textutils import content_terms, estimate_tokens, numbers, split_sentences
-from assistant.timewords import strip_time_words
+from assistant.timewords import infer_date_range, strip_time_words
 
 if TYPE_CHECKING:
     from assistant.engine import Assistant
@@ -176,19 +178,17 @@ class TimelineBuilder:
         self.settings = assistant.settings.developing
         self.topic = topic
         self.embedder = assistant.index.embedder
-        backend = assistant.backend
-        model = getattr(backend, "model", None)
-        self.model: ChatModel | None = model if isinstance(model, ChatModel) else None
+        self.model: ChatModel | None = assistant.backend.model
         self.calls = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.found: list[_Found] = []
         self.articles: list[annotate.ArticleText] = []
-        self._reused: dict[str, list[_Found]] = {}
 
     # -- steps -----------------------------------------------------------------------------
-    def retrieve(self, filters: SearchFilters) -> list[Passage]:
-        return self.assistant.index.search(self.topic, self.settings.timeline_passages, filters)
+    def retrieve(self, trace: RetrievalTrace) -> list[Passage]:
+        return self.assistant.index.search(self.topic, self.settings.timeline_passages,
+                                           trace.filters, trace.prefer)
 
     def choose_articles(self, passages: Sequence[Passage]) -> list[annotate.ArticleText]:
         story = annotate.story_articles(self.topic, annotate.group_articles(passages))
@@ -208,17 +208,9 @@ class TimelineBuilder:
             self.found.extend(code)
             return
         chosen = self._prompt_sentences(sentences, relevance, article.lead_known)
-        # A reprint keeps the wire story's lead (its credit line may differ): same event.
-        key = normalise_text(chosen[0] if article.lead_known else " ".join(chosen)).lower()
-        if key in self._reused:
-            self.found.extend(_Found(index, f.text, f.sentence, f.date, f.dated_by)
-                              for f in self._reused[key])
-            return
         line = self._ask_model(article, chosen)
         event = self._checked(index, article, line, sentences) if line else None
-        events = [event] if event is not None else code[:1]
-        self._reused[key] = events
-        self.found.extend(events)
+        self.found.append(event if event is not None else code[0])
 
     def events(self, since: date | None = None, until: date | None = None
                ) -> tuple[list[Event], list[Citation]]:
@@ -281,10 +273,11 @@ class TimelineBuilder:
         assert self.model is not None
         p = article.first
         messages = prompts.event_messages(self.topic, p.title, p.source, p.published, chosen)
-        reply = self.model.complete(messages, max_tokens=self.settings.max_event_tokens,
-                                    temperature=0.0, stop=["\n"])
+        completion = self.model.generate(messages, max_tokens=self.settings.max_event_tokens,
+                                         temperature=0.0, stop=["\n"])
+        reply = completion.text()
         self.calls += 1
-        usage = self.model.usage
+        usage = completion.usage
         self.prompt_tokens += usage.prompt_tokens or 0
         self.completion_tokens += usage.completion_tokens or 0
         line = reply.strip().splitlines()[0] if reply.strip() else ""
@@ -338,11 +331,16 @@ class TimelineBuilder:
         return merged
 
 
-def timeline_text(topic: str, events: Sequence[Event], articles: int) -> str:
-    """The timeline as plain text: a heading, then one line per event."""
-    noun = "event" if len(events) == 1 else "events"
-    lines = [f"Timeline of {topic} ({len(events)} {noun} from {articles} "
-             f"article{'s' if articles != 1 else ''}):"]
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def timeline_text(topic: str, events: Sequence[Event], articles: int, copies: int = 0) -> str:
+    """The timeline as plain text: a heading, then one line per event. ``articles`` were
+    read; ``copies`` (other outlets' copies of them) are cited with them."""
+    also = f" and {_count(copies, 'copy').replace('copys', 'copies')}" if copies else ""
+    lines = [f"Timeline of {topic} ({_count(len(events), 'event')} from "
+             f"{_count(articles, 'article')}{also}):"]
     for event in events:
         marks = "".join(f"[{n}]" for n in event.citations)
         text = event.text.rstrip()
@@ -354,12 +352,33 @@ def timeline_text(topic: str, events: Sequence[Event], articles: int) -> str:
     return "\n".join(lines)
 
 
+def timeline_scope(question: str, topic: str, explicit: SearchFilters, today: date
+                   ) -> tuple[RetrievalTrace, SearchFilters]:
+    """The timeline's search, and the window its events must fall in.
+
+    Filters the user gives are hard. The question's time words ("since March", "in the first
+    week of March") bound the events: the period's start is also a floor for retrieval
+    (nothing published before a period reports what happened in it; undated articles stay),
+    its end only a preference (a later article may recount it). Unlike an ordinary answer, a
+    timeline gets no recency preference: it is about the whole story.
+    """
+    inferred = infer_date_range(question, today) if not explicit.has_dates else None
+    if inferred is None or (inferred.since is None and inferred.until is None):
+        return RetrievalTrace(topic, explicit, None), explicit
+    window = replace(explicit, since=inferred.since, until=inferred.until)
+    filters = (replace(explicit, since=inferred.since, include_undated=True)
+               if inferred.since else explicit)
+    prefer = replace(explicit, since=inferred.since, until=inferred.until,
+                     include_undated=False)
+    return RetrievalTrace(topic, filters, prefer), window
+
+
 def run_timeline(
     assistant: Assistant,
     question: str,
     standalone: str,
     topic: str,
-    filters: SearchFilters,
+    explicit: SearchFilters,
     today: date,
     irrelevant: Callable[[str, Sequence[Passage], SearchFilters], str],
     stop: type[BaseException],
@@ -368,15 +387,12 @@ def run_timeline(
     text. ``stop`` thrown in ends extraction early with the events found so far."""
     started = time.perf_counter()
     builder = TimelineBuilder(assistant, topic)
-    passages = builder.retrieve(filters)
+    trace, window = timeline_scope(standalone, topic, explicit, today)
+    passages = builder.retrieve(trace)
     timings = {"retrieve_s": time.perf_counter() - started}
     answer = Answer(question=question, text="", standalone_question=standalone,
-                    passages=passages, backend=assistant.backend.name,
-                    filters={"sources": list(filters.sources),
-                             "since": filters.since.isoformat() if filters.since else None,
-                             "until": filters.until.isoformat() if filters.until else None,
-                             "timeline": topic})
-    reason = irrelevant(topic, passages, filters)
+                    retrieval=trace, passages=passages, backend=assistant.backend.name)
+    reason = irrelevant(topic, passages, trace.filters)
     if reason:
         answer.refused, answer.reason, answer.text = True, reason, prompts.REFUSAL
         timings["total_s"] = time.perf_counter() - started
@@ -393,14 +409,15 @@ def run_timeline(
     except stop:
         answer.stopped = True
     timings["extract_s"] = time.perf_counter() - mark
-    events, citations = builder.events(filters.since, filters.until)
+    events, citations = builder.events(window.since, window.until)
     answer.events, answer.citations = events, citations
-    used = sorted({c.article_id for c in citations})
+    used = {c.article_id for c in citations}
     conflicts = annotate.story_conflicts(builder.articles) if len(used) > 1 else []
     conflicts = [c for c in conflicts
                  if all(builder.articles[v.citation].article_id in used for v in c.values)]
     annotate.cite_conflicts(conflicts, builder.articles, answer.citations)
-    body = timeline_text(topic, events, len(used))
+    copies = {copy["id"] for c in citations for copy in c.also_reported_by} - used
+    body = timeline_text(topic, events, len(used), len(copies))
     annotate.finish(answer, body, conflicts, [a.first.published for a in builder.articles],
                     standalone, today, assistant.settings.developing)
     timings.update({"articles": float(len(articles)), "events": float(len(events)),

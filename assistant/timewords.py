@@ -371,7 +371,7 @@ def infer_date_range(question: str, today: date) -> DateRange | None:
 
 
 def strip_time_words(question: str) -> str:
-    """``question`` without its time phrases (all of them), tidied, for keyword search."""
+    """``question`` without its time phrases (all of them), tidied: a timeline's topic."""
     hits = _find(question, date.today())  # which words are time words does not depend on it
     if not hits:
         return question

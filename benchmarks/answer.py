@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.engine import Assistant  # noqa: E402
+from assistant.evals.metrics import percentile  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 
 RTQA = ROOT.parent / "shared" / "benchmarks" / "realtimeqa-2022-dev"
@@ -35,11 +36,6 @@ SEED_QUESTIONS = [
     "Which Iranian general was killed in a US airstrike in January 2020?",
     "How many operations against ISIS did coalition partners complete?",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run(assistant: Assistant, questions: list[tuple[str, date | None]], label: str) -> list[dict]:
@@ -76,12 +72,12 @@ def summarise(rows: list[dict], label: str) -> None:
     total = [r["total_s"] for r in called]
     print(f"{label}: {len(called)} answers by the model "
           f"({len(rows) - len(called)} refused before calling it)")
-    print(f"  first token  p50 {percentile(first, .5):.2f} s  p95 {percentile(first, .95):.2f} s"
+    print(f"  first token  p50 {percentile(first, 50):.2f} s  p95 {percentile(first, 95):.2f} s"
           f"  max {max(first):.2f} s   target <= 3 s: "
-          f"{'PASS' if percentile(first, .5) <= 3 else 'FAIL'} (p50)")
-    print(f"  whole answer p50 {percentile(total, .5):.2f} s  p95 {percentile(total, .95):.2f} s"
+          f"{'PASS' if percentile(first, 50) <= 3 else 'FAIL'} (p50)")
+    print(f"  whole answer p50 {percentile(total, 50):.2f} s  p95 {percentile(total, 95):.2f} s"
           f"  max {max(total):.2f} s   target <= 12 s: "
-          f"{'PASS' if percentile(total, .5) <= 12 else 'FAIL'} (p50)")
+          f"{'PASS' if percentile(total, 50) <= 12 else 'FAIL'} (p50)")
     print(f"  prompt tokens mean {statistics.mean(r['prompt_tokens'] for r in called):.0f}, "
           f"generation {statistics.mean(r['tokens_per_s'] for r in called):.1f} tokens/s")
 
@@ -103,7 +99,7 @@ def main() -> int:
     started = time.perf_counter()
     assistant.backend.model.load()  # type: ignore[attr-defined]
     print(f"model load {time.perf_counter() - started:.2f} s "
-          f"({assistant.settings.llm_threads} threads)")
+          f"({assistant.settings.local.threads} threads)")
     seed = run(assistant, [(q, None) for q in SEED_QUESTIONS], "Seed questions (default corpus)")
     summarise(seed, "seed")
     results = {"seed": seed}

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant.settings import Settings, load_settings
+
+# Rich reads the terminal width when the CLI's consoles are created: fix it for every test.
+os.environ.setdefault("COLUMNS", "160")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "rudaw-us-troops-iraq-2500.md"
@@ -93,6 +98,7 @@ class CountingEmbedder:
         self.inner = inner
         self.name = inner.name  # type: ignore[attr-defined]
         self.dim = inner.dim  # type: ignore[attr-defined]
+        self.parallel_chunks = inner.parallel_chunks  # type: ignore[attr-defined]
         self.embedded = 0
         self.calls = 0
         self.fail_after_calls = fail_after_calls
@@ -113,3 +119,61 @@ def benchmarks_dir(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (shared benchmark data not available here)")
     return path
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str, data_dir: Path | None = None,
+           env: Mapping[str, str | None] | None = None) -> CliResult:
+    """Run the ``assistant`` command in this process (Typer's CliRunner).
+
+    An exception that escapes the command is re-raised: a user would have seen a traceback.
+    """
+    from typer.testing import CliRunner
+
+    from assistant.cli.main import app
+
+    full_env: dict[str, str | None] = {"NO_COLOR": "1"}
+    if data_dir is not None:
+        full_env["ASSISTANT_DATA_DIR"] = str(data_dir)
+    full_env.update(env or {})
+    result = CliRunner().invoke(app, list(args), env=full_env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def chroma(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One real ``chroma run`` server on loopback for the session (tests use own collections)."""
+    from chroma_server import chroma_server
+
+    with chroma_server(tmp_path_factory.mktemp("chroma")) as server:
+        yield server
+
+
+# -- feeds: a real HTTP server on loopback ------------------------------------------------------
+FAST_FEEDS = {"host_delay": 0.0, "read_timeout": 0.5, "connect_timeout": 2.0,
+              "total_timeout": 5.0, "max_body_bytes": 200_000, "workers": 4}
+
+
+def feed_settings(tmp: Path, **feeds: object) -> Settings:
+    """Settings for feed tests: fast timeouts, small body limit, no politeness delay."""
+    return make_settings(tmp, feeds={**FAST_FEEDS, **feeds})
+
+
+@pytest.fixture
+def news_site():  # type: ignore[no-untyped-def]
+    from news_server import NewsServer
+    from news_site import build_site
+
+    server = NewsServer()
+    try:
+        yield build_site(server)
+    finally:
+        server.close()

@@ -2,7 +2,8 @@
 
 It speaks the real wire format, so the ``openai`` client under test runs unpatched:
 ``POST /v1/chat/completions`` (JSON, or ``text/event-stream`` with chunked transfer encoding
-when ``stream`` is true) and ``GET /v1/models``. ``Behaviour`` scripts the replies and the
+when ``stream`` is true), ``POST /v1/embeddings`` (deterministic vectors, not normalised) and
+``GET /v1/models``. ``Behaviour`` scripts the replies and the
 failures; every request is recorded in ``requests``.
 
     with OpenAIFixtureServer(Behaviour(reply="Hi there.")) as server:
@@ -41,6 +42,9 @@ class Behaviour:
     chunk_delay: float = 0.0  # seconds between streamed chunks
     reject_stream_options: bool = False  # 400 on stream_options, like strict servers
     malformed: str | None = None  # "garbage": non-JSON SSE data; "not-sse": JSON, not a stream
+    embedding_dim: int = 8  # size of the vectors /v1/embeddings returns
+    embed_delay: float = 0.0  # seconds per embeddings request (to observe concurrency)
+    max_inputs: int | None = None  # more inputs per embeddings request get 413 (like TEI)
 
 
 @dataclass
@@ -57,6 +61,8 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     chat_requests: int = 0
     disconnects: int = 0
+    embed_in_flight: int = 0
+    embed_max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -133,6 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             body = None
         number = self._record(body)
+        if self.path.rstrip("/") == "/v1/embeddings":
+            self._embeddings(body if isinstance(body, dict) else {})
+            return
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send_json(404, _error_body("Not Found", "not_found", None))
             return
@@ -140,6 +149,36 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body if isinstance(body, dict) else {}, number)
         except _GONE:
             self._disconnected()
+
+    def _embeddings(self, body: dict[str, Any]) -> None:
+        import hashlib
+
+        state, behaviour = self.server.state, self.server.state.behaviour
+        model, texts = body.get("model"), body.get("input")
+        if behaviour.unknown_model_404 and model not in behaviour.models:
+            self._send_json(404, _error_body(f"The model `{model}` does not exist.",
+                                             "invalid_request_error", "model_not_found"))
+            return
+        texts = [texts] if isinstance(texts, str) else list(texts or [])
+        if behaviour.max_inputs is not None and len(texts) > behaviour.max_inputs:
+            self._send_json(413, _error_body(f"batch size {len(texts)} > maximum allowed batch "
+                                             f"size {behaviour.max_inputs}", "validation", None))
+            return
+        with state.lock:
+            state.embed_in_flight += 1
+            state.embed_max_in_flight = max(state.embed_max_in_flight, state.embed_in_flight)
+        try:
+            time.sleep(behaviour.embed_delay)
+        finally:
+            with state.lock:
+                state.embed_in_flight -= 1
+        data = []
+        for i, text in enumerate(texts):
+            digest = hashlib.sha256(str(text).encode()).digest()
+            vector = [(digest[j % 32] - 127.5) / 10 for j in range(behaviour.embedding_dim)]
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        self._send_json(200, {"object": "list", "data": data, "model": model,
+                              "usage": {"prompt_tokens": 0, "total_tokens": 0}})
 
     def _chat(self, body: dict[str, Any], number: int) -> None:
         b = self.server.state.behaviour
@@ -271,6 +310,11 @@ class OpenAIFixtureServer:
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.rstrip("/").endswith("/chat/completions")]
+
+    @property
+    def embed_max_in_flight(self) -> int:
+        """The most embeddings requests that were being served at the same time."""
+        return self._httpd.state.embed_max_in_flight
 
     @property
     def disconnects(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.backends.base import ContextPassage
-from assistant.citations import parse_claims, renumber, strip_markers
+from assistant.citations import parse_claims, renumber
 from assistant.documents import Passage
 
 
@@ -53,7 +53,3 @@ def test_marker_goes_after_a_closing_quote() -> None:
     claims = parse_claims('He said it was "vital." [1]', valid=[1])
     text, _ = renumber(claims, context)
     assert text == 'He said it was "vital." [1]'
-
-
-def test_strip_markers() -> None:
-    assert strip_markers("Alpha [1] beta [2, 3].") == "Alpha beta ."

@@ -1,4 +1,5 @@
-"""The real ``assistant`` command, run as a user would (subprocess, JSON output)."""
+"""The ``assistant`` command: in process with Typer's CliRunner, and a few runs of the real
+entry point in a subprocess, as a user would."""
 
 from __future__ import annotations
 
@@ -9,16 +10,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_small_corpus
+from conftest import CliResult, invoke, write_small_corpus
 
 
-def run(data_dir: Path, *args: str, env: dict[str, str] | None = None,
-        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> CliResult:
+    return invoke(*args, data_dir=data_dir, env={"ASSISTANT_BACKEND": "fake", **(env or {})})
+
+
+def run_process(data_dir: Path, *args: str,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real console entry point (``python -m assistant.cli.main``)."""
     full_env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_BACKEND": "fake",
                 "NO_COLOR": "1", "COLUMNS": "120", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli.main", *args],
-        capture_output=True, text=True, env=full_env, timeout=300, cwd=cwd,
+        capture_output=True, text=True, env=full_env, timeout=300,
     )
 
 
@@ -59,7 +65,7 @@ def test_search_json(cli_index: tuple[Path, Path]) -> None:
     assert len(hits) == 3
     assert set(hits[0]) >= {"id", "title", "source", "published", "url", "score", "text"}
     assert hits[0]["source"] == "Rudaw" and "2,500" in hits[0]["text"]
-    assert hits[0]["published"] is None
+    assert hits[0]["published"] == "2021-01-15"
 
 
 def test_search_filters_from_the_command_line(cli_index: tuple[Path, Path]) -> None:
@@ -96,7 +102,7 @@ def test_remove(tmp_path: Path) -> None:
 
 
 def test_first_search_builds_default_corpus(tmp_path: Path) -> None:
-    result = run(tmp_path / "data", "search", "how many US troops are in Iraq", "--json")
+    result = run_process(tmp_path / "data", "search", "how many US troops are in Iraq", "--json")
     assert result.returncode == 0, result.stderr
     assert "First run" in result.stderr
     assert json.loads(result.stdout)[0]["title"].startswith("US reduces troop numbers")
@@ -125,6 +131,6 @@ def test_errors_are_one_line_without_traceback(
 def test_unwritable_data_dir(tmp_path: Path) -> None:
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("x")
-    result = run(blocked / "data", "stats")
+    result = run_process(blocked / "data", "stats")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "not writable" in result.stderr and "ASSISTANT_DATA_DIR" in result.stderr

@@ -38,8 +38,10 @@ def fake(index: NewsIndex, replies: list[str] | None = None) -> tuple[Assistant,
 
 
 def urls(answer, numbers) -> set[str]:  # type: ignore[no-untyped-def]
-    by_n = {c.n: c.url for c in answer.citations}
-    return {by_n[n] for n in numbers}
+    """The articles cited as ``numbers``, with the copies each stands for."""
+    by_n = {c.n: c for c in answer.citations}
+    return {url for n in numbers
+            for url in [by_n[n].url, *(copy["url"] for copy in by_n[n].also_reported_by)]}
 
 
 def test_a_timeline_question_gets_dated_events_in_order(index: NewsIndex) -> None:
@@ -48,13 +50,15 @@ def test_a_timeline_question_gets_dated_events_in_order(index: NewsIndex) -> Non
     assert not answer.refused and answer.events
     days = [e.date for e in answer.events]
     assert days == sorted(days) and days[0] == date(2026, 3, 9) and days[-1] == date(2026, 3, 17)
-    # The wire story and its reprint are one event citing both outlets.
+    # The wire story and its reprint (one story at ingest) are one event: it cites the
+    # earlier copy, which names the other as also reporting it.
     first = answer.events[0]
-    assert urls(answer, first.citations) == {WIRE_12, HERALD_12}
+    assert len(first.citations) == 1 and urls(answer, first.citations) == {WIRE_12, HERALD_12}
+    assert answer.text.splitlines()[0].endswith("from 9 articles and 1 copy):")
     assert all(c.url != VELLMAR for c in answer.citations)  # the look-alike flood stays out
-    # One short model call per article; the reprint reused the wire story's event.
+    # One short model call per article read; the reprint was not read again.
     event_calls = [c for c in model.calls if c[-1].content.startswith(prompts.EVENT_INSTRUCTIONS)]
-    assert len(event_calls) == len(answer.citations) - 1
+    assert len(event_calls) == len(answer.citations) == 9
     assert all(len(c[-1].content.split()) < 160 for c in event_calls)
     # Every citation is used by an event; the text lists the events with their markers.
     assert {n for e in answer.events for n in e.citations} == {c.n for c in answer.citations}

@@ -22,8 +22,8 @@ from assistant.developments import Conflict, Event, ReportedValue, format_day
 from assistant.errors import ConfigError
 from assistant.eventdates import named_day
 from assistant.settings import load_settings
-from assistant.stories import StoryArticle, group_stories, names_in, story_for
 from assistant.timeline import clean_sentence, timeline_text, timeline_topic
+from assistant.topics import StoryArticle, group_stories, names_in, story_for
 
 MON, TUE, WED, THU = date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 12)
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_settings
+from conftest import ROOT, CliResult, invoke, make_settings
 
 from assistant.evals.runner import collection_name, run_suite
 from assistant.evals.scoring import SUITE_METRICS
@@ -20,12 +17,8 @@ SEED = ROOT / "evals" / "seed.yaml"
 TITLE = "US reduces troop numbers in Iraq to 2,500: Pentagon"
 
 
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
-           "COLUMNS": "160"}
-    env.pop("ASSISTANT_BACKEND", None)
-    return subprocess.run([sys.executable, "-m", "assistant.cli.main", "eval", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+def run(data_dir: Path, *args: str) -> CliResult:
+    return invoke("eval", *args, data_dir=data_dir, env={"ASSISTANT_BACKEND": None})
 
 
 def test_seed_suite_passes_with_the_extractive_backend(tmp_path: Path) -> None:
@@ -144,7 +137,6 @@ def test_collection_names_are_valid_and_distinct() -> None:
 
 @pytest.mark.llm
 def test_seed_cases_pass_with_the_local_model(tmp_path: Path) -> None:
-    pytest.importorskip("llama_cpp")
     suite = load_suite(SEED)
     wanted = {"troops-iraq", "acting-secretary", "general-killed", "embassy", "capital-france"}
     cases = [c for c in suite.cases if c.id in wanted]

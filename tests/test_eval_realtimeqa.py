@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import benchmarks_dir, make_settings
+from conftest import CliResult, benchmarks_dir, invoke, make_settings
 
 from assistant.backends.fake import FakeChatModel
 from assistant.backends.llm import LLMBackend
@@ -19,6 +16,7 @@ from assistant.documents import Passage
 from assistant.engine import Assistant
 from assistant.errors import InputError
 from assistant.evals import realtimeqa as rtqa
+from assistant.evals.quiz import QuizSolver
 
 SENTINEL = "EVIDENCE-SENTINEL"
 KEYS = {"questions", "mc_accuracy", "open_accuracy", "hit@1", "hit@5", "hit@10", "mrr",
@@ -85,10 +83,8 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return folder, data
 
 
-def cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data), "NO_COLOR": "1", "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "assistant.cli.main", "eval", "realtimeqa",
-                           *args], capture_output=True, text=True, env=env, timeout=600)
+def cli(data: Path, *args: str) -> CliResult:
+    return invoke("eval", "realtimeqa", *args, data_dir=data)
 
 
 # -- the answer key stays away from the system under test ---------------------------------------
@@ -208,20 +204,21 @@ def test_retrieval_metrics_repeat_the_answers_own_search(bench: tuple[Path, Path
     settings = make_settings(tmp_path, data_dir=data, collection=rtqa.benchmark_collection(folder),
                              top_k=2, reference_date=date(2022, 8, 5))
     assistant = Assistant(settings, backend="fake")
+    solver = QuizSolver(assistant)
 
     def articles(passages: list[Passage]) -> list[str]:
         return list(dict.fromkeys(p.article_id for p in passages))
 
     for item in rtqa.load_quiz(folder):
         q = item.question
-        used = articles(assistant.choose(q.question, list(q.choices),
-                                         reference_date=q.date).passages)
-        deep = [a.id for a in rtqa.answer_choice(assistant, q).retrieved]
+        used = articles(solver.choose(q.question, list(q.choices),
+                                      reference_date=q.date).passages)
+        deep = [a.id for a in rtqa.answer_choice(solver, q).retrieved]
         assert deep[:len(used)] == used
         used = articles(assistant.ask(q.question, reference_date=q.date).passages)
-        deep = [a.id for a in rtqa.answer_open(assistant, q).retrieved]
+        deep = [a.id for a in rtqa.answer_open(solver, q).retrieved]
         assert deep[:len(used)] == used
-    assert "search" not in vars(assistant.index)  # the recorder is gone after each answer
+    assert "search" not in vars(assistant.index)  # nothing is patched to measure retrieval
 
 
 def test_resume_file_skips_answered_questions(bench: tuple[Path, Path], tmp_path: Path) -> None:

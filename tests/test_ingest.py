@@ -14,6 +14,7 @@ from assistant.documents import day_number
 from assistant.embedders import load_embedder
 from assistant.index import NewsIndex
 from assistant.ingest import Ingestor
+from assistant.locking import WriteLock
 
 
 def _index(tmp_path: Path, fail_after_calls: int | None = None, **overrides: object):
@@ -183,8 +184,8 @@ def test_stats_keys_and_values(tmp_path: Path) -> None:
     stats = index.stats()
     assert stats["articles"] == 5 and stats["chunks"] == index.store.count_chunks()
     assert stats["sources"]["Rudaw"] == 1 and stats["sources"]["cnn.com"] == 1
-    assert stats["date_range"] == ["2022-07-14", "2022-09-25"]
-    assert stats["undated"] == 2 and stats["disk_bytes"] > 0
+    assert stats["date_range"] == ["2021-01-15", "2022-09-25"]  # the seed article's date
+    assert stats["undated"] == 1 and stats["disk_bytes"] > 0
 
 
 def test_changing_chunk_settings_rechunks_everything(tmp_path: Path) -> None:
@@ -194,3 +195,138 @@ def test_changing_chunk_settings_rechunks_everything(tmp_path: Path) -> None:
     index2, _ = _index(tmp_path, chunk_size=64, chunk_overlap=10)
     report = index2.ingest([corpus])
     assert len(report.updated) == 5
+
+
+def test_an_oversized_article_is_rejected_with_its_size_and_the_run_goes_on(
+    tmp_path: Path,
+) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    (corpus / "huge.txt").write_text("Huge\n\n" + "word " * 2000, encoding="utf-8")
+    rows = [{"title": "Fine", "text": "A short article about a bridge."},
+            {"title": "Too long", "text": "filler " * 2000}]
+    (corpus / "more.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    index, _ = _index(tmp_path, max_article_chars=5000)
+    report = index.ingest([corpus])
+    reasons = {r.where: r.reason for r in report.rejected}
+    assert set(reasons) == {str(corpus / "huge.txt"), f"{corpus / 'more.jsonl'}:2"}
+    assert all("over the 5,000 limit (ingest.max_article_chars)" in r for r in reasons.values())
+    assert "10,006 characters" in reasons[str(corpus / "huge.txt")]
+    assert len(report.added) == 6  # the five articles of the corpus and "Fine"
+
+
+def test_an_article_that_cannot_be_split_is_rejected_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assistant.chunking import Chunker
+
+    corpus = write_small_corpus(tmp_path / "corpus")
+    split = Chunker.split
+
+    def fragile(self: Chunker, article):  # type: ignore[no-untyped-def]
+        if "Basra" in article.title:  # e.g. NLTK's regular-expression time limit
+            raise TimeoutError("regular expression timed out")
+        return split(self, article)
+
+    monkeypatch.setattr(Chunker, "split", fragile)
+    index, _ = _index(tmp_path)
+    report = index.ingest([corpus])
+    (rejected,) = report.rejected
+    assert rejected.path == str(corpus / "basra.txt")
+    assert "cannot be split into passages (TimeoutError: regular expression timed out)" \
+        in rejected.reason
+    assert len(report.added) == 4
+
+
+def test_a_reader_crash_is_contained_to_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import assistant.readers as readers
+
+    corpus = write_small_corpus(tmp_path / "corpus")
+    parse_html = readers.parse_html
+
+    def crashing(text: str, name: str):  # type: ignore[no-untyped-def]
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(readers, "parse_html", crashing)
+    report = _index(tmp_path)[0].ingest([corpus])
+    assert [(r.path, r.reason) for r in report.rejected] == [
+        (str(corpus / "page.html"), "cannot be read (maximum recursion depth exceeded)")]
+    assert len(report.added) == 4
+    assert parse_html is not crashing
+
+
+def test_a_symbolic_link_loop_is_named_and_skipped(tmp_path: Path) -> None:
+    corpus = write_small_corpus(tmp_path / "corpus")
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "loop").symlink_to(corpus, target_is_directory=True)
+    (corpus / "sub" / "self.txt").symlink_to(corpus / "sub" / "self.txt")
+    report = _index(tmp_path)[0].ingest([corpus])
+    assert len(report.added) == 5
+    loop = [w for w in report.warnings if w.path == str(corpus / "sub" / "loop")]
+    assert len(loop) == 1 and "a folder already read (a loop or a duplicate)" in loop[0].reason
+    (broken,) = report.rejected
+    assert broken.path == str(corpus / "sub" / "self.txt")
+    assert "Too many levels of symbolic links" in broken.reason
+
+
+def test_two_writers_at_once_end_with_exact_counts(tmp_path: Path) -> None:
+    """Two real ``assistant ingest`` processes on one data dir: the second waits, both land."""
+    import os
+    import subprocess
+    import sys
+
+    first = write_small_corpus(tmp_path / "first")
+    second = tmp_path / "second"
+    second.mkdir()
+    rows = [{"title": f"Story {i}", "text": f"Story number {i} is about bridge {i} in town.",
+             "url": f"https://example.com/story/{i}"} for i in range(12)]
+    (second / "stories.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    data = tmp_path / "data"
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data), "ASSISTANT_EMBED_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-m", "assistant.cli.main", "ingest", str(p),
+                               "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for p in (first, second)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outputs]
+    added = [len(json.loads(out)["added"]) for out, _ in outputs]
+    assert added == [5, 12]
+    index = NewsIndex(make_settings(tmp_path, data_dir=data))
+    assert index.store.count_articles() == 17
+    assert len({cid for cid, _, _ in index.store.iter_chunks()}) == index.store.count_chunks()
+    assert len(index.search("bridge 7 in town", 3)) == 3  # the keyword index saw both
+
+
+def test_a_second_writer_waits_or_fails_fast(tmp_path: Path) -> None:
+    import threading
+
+    from conftest import invoke
+
+    from assistant.errors import StorageError
+
+    corpus = write_small_corpus(tmp_path / "corpus")
+    index, _ = _index(tmp_path)
+    other = WriteLock(index.lock.path)  # another process, as far as filelock is concerned
+    with other.hold():
+        result = invoke("ingest", str(corpus), "--no-wait", data_dir=tmp_path / "data")
+        assert result.returncode == 1
+        assert "another process is writing to this index" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        with pytest.raises(StorageError):
+            index.remove("https://example.com/heat", wait=False)
+    events: list[str] = []
+    holder = threading.Event()
+    release = threading.Event()
+
+    def hold_for_a_while() -> None:
+        with other.hold():
+            holder.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold_for_a_while)
+    thread.start()
+    holder.wait(10)
+    threading.Timer(0.5, release.set).start()
+    report = index.ingest([corpus], lambda e: events.append(e.phase))
+    thread.join()
+    assert events[0] == "waiting" and len(report.added) == 5

@@ -63,7 +63,7 @@ def make_model(url: str | None, **overrides: Any) -> OpenAIChatModel:
 def fail(model: OpenAIChatModel, **kwargs: Any) -> BackendError:
     """Run one streamed call that must fail, and return its error."""
     with pytest.raises(BackendError) as info:
-        list(model.stream(QUESTION, max_tokens=kwargs.pop("max_tokens", 32), **kwargs))
+        list(model.generate(QUESTION, max_tokens=kwargs.pop("max_tokens", 32), **kwargs))
     return info.value
 
 
@@ -89,12 +89,13 @@ def assert_one_line(error: BaseException) -> None:
 
 def test_streams_deltas_in_order_and_fills_usage(server: OpenAIFixtureServer) -> None:
     model = make_model(server.url)
-    deltas = list(model.stream(QUESTION, max_tokens=64))
+    completion = model.generate(QUESTION, max_tokens=64)
+    deltas = list(completion)
     assert deltas == split_reply(REPLY)
     assert len(deltas) > 1
     assert "".join(deltas) == REPLY
     prompt_words = sum(len(m.content.split()) for m in QUESTION)
-    assert model.usage == Usage(prompt_tokens=prompt_words, completion_tokens=len(deltas))
+    assert completion.usage == Usage(prompt_tokens=prompt_words, completion_tokens=len(deltas))
 
 
 def test_sends_model_messages_and_parameters(server: OpenAIFixtureServer) -> None:
@@ -128,20 +129,25 @@ def test_reply_can_depend_on_the_messages(server: OpenAIFixtureServer) -> None:
     assert text == "You said: ping pong"
 
 
-def test_usage_is_reset_for_each_call(server: OpenAIFixtureServer) -> None:
+def test_usage_belongs_to_each_call(server: OpenAIFixtureServer) -> None:
     model = make_model(server.url)
-    model.complete(QUESTION, max_tokens=8)
-    assert model.usage.completion_tokens == len(split_reply(REPLY))
+    first = model.generate(QUESTION, max_tokens=8)
+    assert first.text() == REPLY
+    assert first.usage.completion_tokens == len(split_reply(REPLY))
     server.behaviour.status = 500
-    fail(model)
-    assert model.usage == Usage()
+    second = model.generate(QUESTION, max_tokens=8)
+    with pytest.raises(BackendError):
+        second.text()
+    assert second.usage == Usage()
+    assert first.usage.completion_tokens == len(split_reply(REPLY))  # not overwritten
 
 
 def test_falls_back_when_the_server_rejects_stream_options(server: OpenAIFixtureServer) -> None:
     server.behaviour.reject_stream_options = True
     model = make_model(server.url)
-    assert model.complete(QUESTION, max_tokens=8) == REPLY
-    assert model.usage == Usage()  # the server cannot report it without stream_options
+    completion = model.generate(QUESTION, max_tokens=8)
+    assert completion.text() == REPLY
+    assert completion.usage == Usage()  # the server cannot report it without stream_options
     assert model.complete(QUESTION, max_tokens=8) == REPLY
     bodies = [r.body or {} for r in server.chat_requests]
     assert ["stream_options" in b for b in bodies] == [True, False, False]
@@ -158,10 +164,11 @@ def test_placeholder_key_when_none_is_set_for_a_local_server(
 def test_closing_the_generator_closes_the_http_stream(server: OpenAIFixtureServer) -> None:
     server.behaviour.reply = " ".join(f"word{i}" for i in range(400))
     server.behaviour.chunk_delay = 0.005
-    stream = make_model(server.url).stream(QUESTION, max_tokens=500)
+    completion = make_model(server.url).generate(QUESTION, max_tokens=500)
+    stream = iter(completion)
     assert next(stream) == "word0"
     assert next(stream) == " word1"
-    stream.close()
+    completion.close()
     # The server notices when a write fails on the closed connection.
     deadline = time.monotonic() + 5
     while server.disconnects == 0 and time.monotonic() < deadline:
@@ -346,7 +353,7 @@ def test_real_llama_cpp_server_answers_through_the_backend(tmp_path: Path) -> No
             Message("user", "Passage: The bridge is 42 metres long.\n\n"
                             "Question: How long is the bridge?"),
         ]
-        deltas = list(model.stream(messages, max_tokens=24, temperature=0.0))
+        deltas = list(model.generate(messages, max_tokens=24, temperature=0.0))
         answer = "".join(deltas)
         assert len(deltas) > 1, "expected a streamed answer in several deltas"
         assert "42" in answer, answer

@@ -6,6 +6,7 @@ Marked ``llm`` (offline; a few seconds an answer). The same questions also go th
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -89,12 +90,21 @@ def test_cli_ask_json_uses_the_local_model_by_default(data_dir: Path) -> None:
     assert "2,500" in citation["passage"]
 
 
-def test_chat_with_the_local_model(data_dir: Path) -> None:
+def _plain(text: str | None) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text or "")
+
+
+@pytest.mark.parametrize("runtime", ["llama-cpp-python", "xllamacpp"])
+def test_chat_with_the_local_model_and_ctrl_c(data_dir: Path, runtime: str) -> None:
+    package = "llama_cpp" if runtime == "llama-cpp-python" else runtime
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{runtime} is not installed")
     child = pexpect.spawn(
         sys.executable, ["-m", "assistant.cli.main", "chat", "--backend", "local"],
         env={**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "NO_COLOR": "1",
              "TERM": "xterm", "COLUMNS": "160", "PROMPT_TOOLKIT_NO_CPR": "1",
-             "ASSISTANT_LLM_THREADS": THREADS},
+             "ASSISTANT_LLM_THREADS": THREADS, "ASSISTANT_LLM_RUNTIME": runtime,
+             "ASSISTANT_MAX_ANSWER_TOKENS": "400"},
         dimensions=(40, 160), encoding="utf-8", timeout=300,
     )
     try:
@@ -102,8 +112,20 @@ def test_chat_with_the_local_model(data_dir: Path) -> None:
         child.sendline("How many US troops remain in Iraq?")
         child.expect("Sources")
         child.expect("you>")
-        seen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before or "")
-        assert "Rudaw" in seen
+        assert "Rudaw" in _plain(child.before)
+        # A long answer, stopped by Ctrl-C once it is streaming: the chat goes on, and the
+        # model answers the next question in full.
+        child.sendline("Describe in detail, sentence by sentence, everything the article "
+                       "reports, with numbers and names.")
+        child.expect("2,500")
+        child.sendcontrol("c")
+        child.expect(r"\[stopped\]")
+        child.expect("you>")
+        child.sendline("Who announced that troops in Iraq were reduced to 2,500?")
+        child.expect("Sources")
+        answered = _plain(child.before)
+        child.expect("you>")
+        assert "Miller" in answered and "[stopped]" not in answered
         child.sendline("/quit")
         child.expect("Bye.")
         child.expect(pexpect.EOF)

@@ -24,7 +24,7 @@ def _source(n: int, text: str) -> ContextPassage:
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
     settings = load_settings()
-    return Verifier(load_embedder(settings), settings.min_support)
+    return Verifier(load_embedder(settings), settings.answer.min_support)
 
 
 CONTEXT = [_source(1, TROOPS), _source(2, RATES)]

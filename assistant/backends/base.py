@@ -1,10 +1,13 @@
-"""The two small interfaces behind every answer.
+"""The two small interfaces behind every answer, and the per-call result they return.
 
-``ChatModel`` is an LLM: chat messages in, text streamed out (local llama.cpp, an
+``ChatModel`` is an LLM: chat messages in, a :class:`Completion` out (local llama.cpp, an
 OpenAI-compatible server, or the deterministic fake). ``Backend`` is what the answer engine
-talks to: it writes an answer from numbered passages, rewrites follow-up questions and picks
-a multiple-choice option. ``LLMBackend`` (in ``llm.py``) turns any ChatModel into a Backend
-with the prompts of ``assistant.prompts``; the extractive backend needs no model at all.
+talks to: it writes an answer from numbered passages and rewrites follow-up questions.
+``LLMBackend`` (in ``llm.py``) turns any ChatModel into a Backend with the prompts of
+``assistant.prompts``; the extractive backend needs no model at all.
+
+Every call returns its own result object (text, usage, a way to stop it): nothing about a call
+is kept on the shared model, so two calls never overwrite each other's figures.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from types import TracebackType
+from typing import ClassVar, Literal
 
 from assistant.documents import Passage
 
@@ -26,35 +30,80 @@ class Message:
     content: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Usage:
-    """Token counts of the last call (None when the backend cannot tell)."""
+    """Token counts of one call (None when the model cannot tell)."""
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
 
 
+class Completion:
+    """One reply being generated: iterate for text deltas; ``usage`` is filled as it goes.
+
+    Built from an iterator of text pieces and :class:`Usage` reports (the latest report wins).
+    ``close()`` (or leaving a ``with`` block) stops generation at once: the user pressed Ctrl-C.
+    """
+
+    def __init__(self, pieces: Iterator[str | Usage]) -> None:
+        self._pieces = pieces
+        self.usage = Usage()
+        self.done = False
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self._pieces:
+            if isinstance(piece, Usage):
+                self.usage = piece
+            elif piece:
+                yield piece
+        self.done = True
+
+    def text(self) -> str:
+        """The whole reply (consumes the completion)."""
+        with self:
+            return "".join(self)
+
+    def close(self) -> None:
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Completion:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class TokenScores:
+    """Log-probabilities of candidate next tokens (normalised over the candidates)."""
+
+    logprobs: list[float]
+    usage: Usage = field(default_factory=Usage)
+
+
 class ChatModel(ABC):
-    """An LLM. Implementations raise ``BackendError`` with a one-line, actionable message."""
+    """An LLM. Implementations raise ``BackendError`` with a one-line, actionable message.
+
+    Capabilities are declared, not assumed: callers check ``supports_token_scores`` before
+    calling :meth:`score_next_token`.
+    """
 
     name: str = "chat-model"
-
-    def __init__(self) -> None:
-        self.usage = Usage()
+    supports_token_scores: ClassVar[bool] = False
 
     @abstractmethod
-    def stream(
+    def generate(
         self,
         messages: Sequence[Message],
         *,
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
-        """Yield the reply as it is generated; set ``self.usage`` when done.
-
-        Closing the iterator early (the user pressed Ctrl-C) must stop generation.
-        """
+    ) -> Completion:
+        """Start a reply; nothing is computed until the completion is iterated."""
 
     def complete(
         self,
@@ -64,27 +113,19 @@ class ChatModel(ABC):
         temperature: float = 0.0,
         stop: Sequence[str] = (),
     ) -> str:
-        return "".join(
-            self.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop)
-        )
+        """The whole reply as one string."""
+        return self.generate(messages, max_tokens=max_tokens, temperature=temperature,
+                             stop=stop).text()
 
-    def pick(self, messages: Sequence[Message], options: Sequence[str]) -> str:
-        """A reply naming one of ``options`` (single letters), for multiple choice.
+    def score_next_token(
+        self, messages: Sequence[Message], candidates: Sequence[str]
+    ) -> TokenScores | None:
+        """Log-probabilities of each candidate (one token each, e.g. letters or "yes"/"no") as
+        the first token of the reply; None when a candidate is not a single token.
 
-        Models that can constrain their output (the local one) reply with exactly one option;
-        the default is a short free reply, which the caller parses.
+        Only for models with ``supports_token_scores``.
         """
-        return self.complete(messages, max_tokens=12, temperature=0.0)
-
-    def option_logprobs(
-        self, messages: Sequence[Message], options: Sequence[str]
-    ) -> list[float] | None:
-        """Log-probabilities (normalised over ``options``) of each option as the next token.
-
-        None when the model cannot report them (remote endpoints differ too much in what
-        they expose); callers then fall back to ``pick``.
-        """
-        return None
+        raise NotImplementedError(f"the {self.name} model cannot score tokens")
 
 
 @dataclass
@@ -125,26 +166,12 @@ class Backend(ABC):
     """Writes answers from numbered passages. Citations are ``[n]`` markers into ``passages``."""
 
     name: str = "backend"
-    usage: Usage
+    model: ChatModel | None = None  # the LLM behind the backend, if it has one
 
     @abstractmethod
-    def stream_answer(self, request: AnswerRequest) -> Iterator[str]:
-        """Yield the answer text, with ``[n]`` citations, as it is produced."""
+    def stream_answer(self, request: AnswerRequest) -> Completion:
+        """The answer text, with ``[n]`` citations, as it is produced."""
 
     @abstractmethod
     def rewrite_question(self, history: Sequence[Turn], question: str) -> str:
         """A follow-up question made standalone using the conversation so far."""
-
-    @abstractmethod
-    def choose_option(
-        self, question: str, choices: Sequence[str], passages: Sequence[ContextPassage],
-        today: date,
-    ) -> int | None:
-        """Index of the best choice given the passages (none: closed book), or None."""
-
-    def answer_closed_book(self, question: str, today: date) -> str:
-        """An answer from the model's own knowledge, no passages (a benchmark baseline).
-
-        "" when the backend has no knowledge of its own (the extractive backend).
-        """
-        return ""

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date
 
 from assistant import prompts
-from assistant.backends.base import AnswerRequest, Backend, ContextPassage, Turn, Usage
-from assistant.textutils import content_terms
+from assistant.backends.base import AnswerRequest, Backend, Completion, Turn
+from assistant.settings import Settings
 
 
 class ExtractiveBackend(Backend):
@@ -18,9 +17,11 @@ class ExtractiveBackend(Backend):
         self.max_sentences = max_sentences
         self.min_score = min_score
         self.runner_up = runner_up  # a second sentence must score this share of the best
-        self.usage = Usage()
 
-    def stream_answer(self, request: AnswerRequest) -> Iterator[str]:
+    def stream_answer(self, request: AnswerRequest) -> Completion:
+        return Completion(self._sentences(request))
+
+    def _sentences(self, request: AnswerRequest) -> Iterator[str]:
         ranked = sorted(
             ((score, source.n, sentence)
              for source in request.passages
@@ -50,21 +51,6 @@ class ExtractiveBackend(Backend):
         # Without a model, carry the previous question's words along; retrieval does the rest.
         return f"{history[-1].question} {question}" if history else question
 
-    def choose_option(
-        self, question: str, choices: Sequence[str], passages: Sequence[ContextPassage],
-        today: date,
-    ) -> int | None:
-        return evidence_choice(choices, passages)
 
-
-def evidence_choice(choices: Sequence[str], passages: Sequence[ContextPassage]) -> int | None:
-    """The option whose words the passages contain most (None on a tie or no evidence)."""
-    evidence = set(content_terms(" ".join(p.text for p in passages)))
-    if not evidence:
-        return None
-    scores = []
-    for choice in choices:
-        terms = set(content_terms(choice))
-        scores.append(len(terms & evidence) / len(terms) if terms else 0.0)
-    best = max(scores)
-    return scores.index(best) if best > 0 and scores.count(best) == 1 else None
+def create(settings: Settings) -> ExtractiveBackend:
+    return ExtractiveBackend()

@@ -16,8 +16,13 @@ import time
 from collections.abc import Iterator, Sequence
 
 from assistant import prompts
-from assistant.backends.base import ChatModel, Message, Usage
+from assistant.backends.base import ChatModel, Completion, Message, Usage
+from assistant.backends.llm import LLMBackend
+from assistant.settings import Settings
 from assistant.textutils import content_terms, split_sentences
+
+# A multiple-choice prompt (the quiz solver of assistant/evals) ends with lettered options.
+_OPTION = re.compile(r"^([A-J])\. (.*)$", re.MULTILINE)
 
 
 def _overlap(a: str, b: str) -> int:
@@ -28,7 +33,6 @@ class FakeChatModel(ChatModel):
     name = "fake"
 
     def __init__(self, replies: Sequence[str] | None = None, token_delay: float | None = None):
-        super().__init__()
         self.replies = list(replies or [])
         self.token_delay = (
             token_delay if token_delay is not None
@@ -36,28 +40,31 @@ class FakeChatModel(ChatModel):
         )
         self.calls: list[list[Message]] = []
 
-    def stream(
+    def generate(
         self,
         messages: Sequence[Message],
         *,
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
+    ) -> Completion:
         self.calls.append(list(messages))
         reply = self.replies.pop(0) if self.replies else self._reply(messages[-1].content)
         for s in stop:
             if s and s in reply:
                 reply = reply[: reply.index(s)]
-        words = reply.split(" ")
-        self.usage = Usage(
-            prompt_tokens=sum(len(m.content.split()) for m in messages),
-            completion_tokens=len(words),
-        )
-        for i, word in enumerate(words[:max_tokens]):
+        return Completion(self._words(reply, messages, max_tokens))
+
+    def _words(self, reply: str, messages: Sequence[Message],
+               max_tokens: int) -> Iterator[str | Usage]:
+        words = reply.split(" ")[:max_tokens]
+        prompt_tokens = sum(len(m.content.split()) for m in messages)
+        yield Usage(prompt_tokens=prompt_tokens)
+        for i, word in enumerate(words):
             if self.token_delay:
                 time.sleep(self.token_delay)
             yield word if i == 0 else " " + word
+            yield Usage(prompt_tokens=prompt_tokens, completion_tokens=i + 1)
 
     def _reply(self, prompt: str) -> str:
         if prompt.startswith(prompts.EVENT_INSTRUCTIONS):
@@ -68,9 +75,8 @@ class FakeChatModel(ChatModel):
             previous = re.findall(r"^Q: (.*)$", prompt, re.MULTILINE)
             return f"{previous[-1]} {follow_up}" if previous else follow_up
         passages = _passages(prompt)
-        if prompts.OPTIONS_LABEL in prompt:
-            options = re.findall(r"^([A-J])\. (.*)$", prompt.split(prompts.OPTIONS_LABEL)[-1],
-                                 re.MULTILINE)
+        options = _OPTION.findall(prompt.split(prompts.QUESTION_LABEL)[-1])
+        if options:
             evidence = " ".join(text for _, text in passages) or question
             best = max(options, key=lambda o: _overlap(o[1], evidence), default=("A", ""))
             return best[0]
@@ -114,3 +120,7 @@ def _passages(prompt: str) -> list[tuple[int, str]]:
         if match:
             found.append((int(match[1]), text))
     return found
+
+
+def create(settings: Settings) -> LLMBackend:
+    return LLMBackend(FakeChatModel(), settings)

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 from pydantic import ValidationError
 
-from assistant.backends.base import ChatModel, Message, Usage
+from assistant.backends.base import ChatModel, Completion, Message, Usage
+from assistant.backends.llm import LLMBackend
 from assistant.errors import BackendError
 from assistant.settings import Settings
 
@@ -33,15 +34,14 @@ class OpenAIChatModel(ChatModel):
     name = "openai"
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__()
-        self.model = settings.openai_model
-        self.base_url = (settings.openai_base_url or OPENAI_DEFAULT_URL).rstrip("/")
-        self.timeout = settings.request_timeout
-        self.max_retries = settings.max_retries
-        secret = settings.openai_api_key
+        self.model = settings.openai.model
+        self.base_url = (settings.openai.base_url or OPENAI_DEFAULT_URL).rstrip("/")
+        self.timeout = settings.openai.timeout
+        self.max_retries = settings.openai.max_retries
+        secret = settings.openai.api_key
         key = secret.get_secret_value() if secret is not None else ""
         if not key:
-            if settings.openai_base_url is None:
+            if settings.openai.base_url is None:
                 raise BackendError(
                     "the openai backend needs an API key for "
                     f"{OPENAI_DEFAULT_URL}: set OPENAI_API_KEY, or set openai_base_url to a "
@@ -86,15 +86,14 @@ class OpenAIChatModel(ChatModel):
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urlunsplit(parts._replace(netloc=netloc))
 
-    def stream(
+    def generate(
         self,
         messages: Sequence[Message],
         *,
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
-        self.usage = Usage()
+    ) -> Completion:
         request: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -104,6 +103,9 @@ class OpenAIChatModel(ChatModel):
         }
         if stop:
             request["stop"] = list(stop)
+        return Completion(self._run(request))
+
+    def _run(self, request: dict[str, Any]) -> Iterator[str | Usage]:
         # The BackendError is raised outside the ``except`` block so that it carries no
         # chained client exception: those hold the request, Authorization header included.
         error: BackendError | None = None
@@ -117,14 +119,14 @@ class OpenAIChatModel(ChatModel):
         if error is not None:
             raise error
 
-    def _stream(self, request: dict[str, Any]) -> Iterator[str]:
+    def _stream(self, request: dict[str, Any]) -> Iterator[str | Usage]:
         chunks = self._open(request)
         received = 0
         try:
             for chunk in chunks:
                 received += 1
                 if chunk.usage is not None:
-                    self.usage = Usage(
+                    yield Usage(
                         prompt_tokens=chunk.usage.prompt_tokens,
                         completion_tokens=chunk.usage.completion_tokens,
                     )
@@ -249,3 +251,7 @@ class OpenAIChatModel(ChatModel):
 
 class _OddResponse(openai.OpenAIError):
     """The server answered 200 but not with an OpenAI stream."""
+
+
+def create(settings: Settings) -> LLMBackend:
+    return LLMBackend(OpenAIChatModel(settings), settings)

@@ -16,8 +16,7 @@ from rich.text import Text
 
 from assistant.answer import Answer
 from assistant.backends import Turn
-from assistant.cli.render import print_sources
-from assistant.cli.render_developing import print_full_answer
+from assistant.cli.render import print_answer, print_sources
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
 from assistant.filters import SearchFilters
@@ -30,6 +29,7 @@ Ask a question about the news articles; follow-up questions use the conversation
   /filter             show the filters; /filter source=Rudaw since=2020-01-01 until=2020-12-31
   /filter clear       remove all filters
   /reset              forget the conversation (filters stay)
+  /update             poll the followed feeds and index what is new (Ctrl-C stops)
   /help               this help
   /quit               leave (or Ctrl-D)
 Ctrl-C stops an answer that is being written."""
@@ -61,7 +61,7 @@ class ChatSession:
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
         read = self._reader()
-        backend = self.assistant.settings.backend
+        backend = self.assistant.settings.answer.backend
         self.out.print(f"News assistant ({backend} backend). /help for commands, Ctrl-D to leave.",
                        style="dim")
         while True:
@@ -128,7 +128,7 @@ class ChatSession:
         finally:
             signal.signal(signal.SIGINT, previous)
         answer = stream.answer if stream.answer is not None else stream.stop()
-        print_full_answer(self.out, answer)
+        print_answer(self.out, answer)
         self.out.print()
         self.last = answer
         if not answer.refused:
@@ -148,6 +148,7 @@ class ChatSession:
             "/timeline": self._timeline,
             "/filter": self._filter,
             "/reset": self._reset,
+            "/update": self._update,
         }
         if name in {"/quit", "/exit", "/q"}:
             return False
@@ -180,6 +181,28 @@ class ChatSession:
         self.turns.clear()
         self.last = None
         self.out.print("Conversation cleared (filters kept).", style="dim")
+
+    def _update(self, args: str) -> None:
+        """Poll the followed feeds (all, or the names given) between two questions."""
+        import threading
+
+        from assistant.cli.feeds_command import print_update_report, stop_on_ctrl_c
+
+        feeds = self.assistant.feeds
+        if not feeds.list():
+            self.out.print("No feeds yet: add one with 'assistant feeds add URL'.", style="dim")
+            return
+        stop = threading.Event()
+        try:
+            with stop_on_ctrl_c(stop, self.err), self.err.status("Updating feeds…"):
+                report = feeds.update(args.split() or None, stop=stop)
+        except AssistantError as exc:
+            self._error(f"error: {exc}")
+            return
+        except KeyboardInterrupt:  # a second Ctrl-C: the next update carries on
+            self._error("update interrupted; /update again carries on")
+            return
+        print_update_report(self.out, report)
 
     def _filter(self, args: str) -> None:
         if args.lower() in {"clear", "none", "off", "reset"}:

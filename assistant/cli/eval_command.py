@@ -1,74 +1,27 @@
-"""``assistant eval``: run the eval suites (the CI gate) or a RealTimeQA-format benchmark.
-
-Registered on the main app by :func:`register`; the shared helpers of ``assistant.cli.main``
-are passed in rather than imported, because ``python -m assistant.cli.main`` runs that module
-as ``__main__`` and importing it here would load a second copy.
-"""
+"""``assistant eval``: run the eval suites (the CI gate) or a RealTimeQA-format benchmark."""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import TaskID
 from rich.table import Table
 
+from assistant.cli.toolkit import (
+    BackendOpt,
+    err,
+    ingest_callback,
+    out,
+    print_json,
+    progress_display,
+    settings_from,
+)
 from assistant.errors import InputError
 from assistant.settings import Settings
 
-if TYPE_CHECKING:  # the CLI starts fast: heavy modules load inside the command
-    from assistant.ingest import IngestProgress
-
-out = Console()
-err = Console(stderr=True)
-
 REALTIMEQA = "realtimeqa"
-SettingsFrom = Callable[..., Settings]
-_settings_from: SettingsFrom | None = None
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err,
-    )
-    with progress:
-        yield progress
-
-
-def _ingest_callback(progress: Progress, label: str) -> Callable[[IngestProgress], None]:
-    task: list[TaskID] = []
-
-    def update(event: IngestProgress) -> None:
-        if not task:
-            task.append(progress.add_task(f"{label}: reading", total=None, note=""))
-        if event.phase == "embedding":
-            progress.update(task[0], description=f"{label}: embedding",
-                            total=max(event.articles_total, 1),
-                            completed=event.articles_done if event.articles_total else 1,
-                            note=f"{event.chunks_done} chunks")
-        elif event.phase == "indexing":
-            progress.update(task[0], description=f"{label}: keyword index")
-
-    return update
 
 
 def _check_suite_flags(**given: Any) -> None:
@@ -91,7 +44,7 @@ def run_suites(settings: Settings, names: list[str], judge_name: str | None, as_
     judge = make_judge(settings, judge_name) if judge_name else None
     engine = create_backend(settings)  # loaded once, shared by the suites
     results: list[SuiteResult] = []
-    with _progress() as progress:
+    with progress_display() as progress:
         for suite in suites:
             # Added on the first case, so that it shows below the corpus ingest line.
             task: list[TaskID] = []
@@ -107,12 +60,12 @@ def run_suites(settings: Settings, names: list[str], judge_name: str | None, as_
 
             results.append(run_suite(
                 suite, settings, backend=engine, judge=judge, judge_name=judge_name,
-                on_ingest=_ingest_callback(progress, f"{suite.name} corpus"), on_case=on_case,
+                on_ingest=ingest_callback(progress, f"{suite.name} corpus"), on_case=on_case,
             ))
     if report:
         report.write_text(suites_markdown(results), encoding="utf-8")
     if as_json:
-        _print_json(suites_to_dict(results))
+        print_json(suites_to_dict(results))
     else:
         for result in results:
             _print_suite(result)
@@ -122,8 +75,9 @@ def run_suites(settings: Settings, names: list[str], judge_name: str | None, as_
 
 
 def _print_suite(result: Any) -> None:
-    from assistant.evals.report import clip, format_value
+    from assistant.evals.report import format_value
     from assistant.evals.scoring import SUITE_METRICS, expected_text
+    from assistant.textutils import clip_line
 
     title = f"Suite {result.suite.name} ({result.backend}): "
     title += f"{len(result.outcomes) - len(result.failures)}/{len(result.outcomes)} cases passed"
@@ -134,8 +88,8 @@ def _print_suite(result: Any) -> None:
             table.add_column(column, ratio=ratio, overflow="fold")
         for o in result.failures:
             question = " → ".join([*o.case.history, o.case.question])
-            table.add_row(o.case.id, question, expected_text(o.case), clip(o.observed.text, 200),
-                          "; ".join(o.problems))
+            table.add_row(o.case.id, question, expected_text(o.case),
+                          clip_line(o.observed.text, 200), "; ".join(o.problems))
         out.print(table)
     else:
         out.print(title, style="bold")
@@ -177,12 +131,12 @@ def run_benchmark(settings: Settings, data: Path | None, mode: str, limit: int |
         message = f"skipped: {data} not found (RealTimeQA data is not available here)"
         err.print(message, style="yellow")
         if as_json:
-            _print_json({"skipped": message})
+            print_json({"skipped": message})
         return
     if mode not in ("mc", "open"):
         raise InputError(f"--mode {mode!r}: choose mc or open")
     judge = make_judge(settings, judge_name) if judge_name else None
-    with _progress() as progress:
+    with progress_display() as progress:
         task: list[TaskID] = []
         tally = {"done": 0, "correct": 0}
 
@@ -198,13 +152,13 @@ def run_benchmark(settings: Settings, data: Path | None, mode: str, limit: int |
         run = run_realtimeqa(
             data, settings, mode=cast(Mode, mode), limit=limit, closed_book=closed_book,
             judge=judge, judge_name=judge_name, resume=resume,
-            on_ingest=_ingest_callback(progress, f"{data.name} corpus"),
+            on_ingest=ingest_callback(progress, f"{data.name} corpus"),
             on_start=on_start, on_question=on_question,
         )
     if report:
         report.write_text(realtimeqa_markdown(run), encoding="utf-8")
     if as_json:
-        _print_json(run.to_dict())
+        print_json(run.to_dict())
     else:
         _print_benchmark(run)
     if run.resumed:
@@ -247,8 +201,7 @@ def eval_command(
         help=f"Suite names in evals/ or suite files/folders (default: every suite in evals/); "
              f"or '{REALTIMEQA}' to run a RealTimeQA-format benchmark (with --data).",
         show_default=False)] = None,
-    backend: Annotated[str | None, typer.Option(
-        "--backend", help="local | openai | extractive | fake")] = None,
+    backend: BackendOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     report: Annotated[Path | None, typer.Option(
         "--report", help="Also write a Markdown report to this file.")] = None,
@@ -273,9 +226,8 @@ def eval_command(
     Suites run against their own index (collection eval-<suite>, under the data dir), so your
     articles are untouched; re-runs only re-embed what changed.
     """
-    assert _settings_from is not None, "register() was not called"
     names = list(suites or [])
-    settings = _settings_from(ctx, backend=backend)
+    settings = settings_from(ctx, backend=backend)
     if names[:1] == [REALTIMEQA]:
         if len(names) > 1:
             raise InputError(f"'assistant eval {REALTIMEQA}' takes no suite names "
@@ -287,10 +239,3 @@ def eval_command(
                        resume=resume)
     if not run_suites(settings, names, judge, as_json, report):
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer, errors: Callable[[Any], Any], settings_from: SettingsFrom) -> None:
-    """Add ``assistant eval`` to ``app``, with the CLI's error handling and settings."""
-    global _settings_from
-    _settings_from = settings_from
-    app.command("eval")(errors(eval_command))

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
-from datetime import date
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
+from assistant.cli.eval_command import eval_command
+from assistant.cli.feeds_command import feeds_app, update_command
+from assistant.cli.timeline_command import timeline_command
+from assistant.cli.toolkit import (
+    BackendOpt,
+    DateOpt,
+    JsonOpt,
+    SinceOpt,
+    SourceOpt,
+    TopKOpt,
+    UntilOpt,
+    err,
+    friendly_errors,
+    global_flags,
+    ingest_progress,
+    open_index,
+    out,
+    parse_day,
+    print_error,
+    print_json,
+    settings_from,
+)
 from assistant.errors import AssistantError, InputError
-from assistant.readers.fields import parse_date
-from assistant.settings import Settings, load_settings
 
 app = typer.Typer(
     name="assistant",
@@ -25,53 +39,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def print_error(exc: BaseException) -> None:
-    # The message may quote user input: never read it as Rich markup.
-    err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
-
-
-def friendly_errors(func: F) -> F:
-    """Turn known errors into one line on stderr and a non-zero exit; no tracebacks."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AssistantError as exc:
-            print_error(exc)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; run the same command again to carry on", style="yellow")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-# -- shared options ---------------------------------------------------------------------------
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the index lives.")]
 CollectionOpt = Annotated[str | None, typer.Option("--collection", help="Collection name.")]
 HostOpt = Annotated[str | None, typer.Option("--chroma-host", help="Use a Chroma server.")]
 PortOpt = Annotated[int | None, typer.Option("--chroma-port", help="Chroma server port.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-TopKOpt = Annotated[int | None, typer.Option("-k", "--top-k", help="Passages to retrieve.")]
-SourceOpt = Annotated[
-    list[str] | None, typer.Option("--source", help="Only this source (repeatable).")
-]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="Published on/after YYYY-MM-DD.")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Published on/before YYYY-MM-DD.")]
-BackendOpt = Annotated[
-    str | None, typer.Option("--backend", help="local | openai | extractive | fake")
-]
-DateOpt = Annotated[
-    str | None, typer.Option("--date", help="Reference 'today' for time words (YYYY-MM-DD).")
-]
 
 
 @app.callback()
@@ -92,64 +65,44 @@ def main(
     }
 
 
-def settings_from(ctx: typer.Context, **flags: Any) -> Settings:
-    shared = dict(ctx.obj or {})
-    config = shared.pop("config", None)
-    return load_settings(config, **shared, **flags)
-
-
-def parse_day(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    day = parse_date(value)
-    if day is None:
-        raise InputError(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
-    return day
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def open_index(settings: Settings, build: bool = True) -> Any:
-    """The index; on first use an empty one is built from the default corpus, with progress."""
-    from assistant.cli.progress import ingest_progress
-    from assistant.index import NewsIndex
-
-    index = NewsIndex(settings)
-    if build and index.store.count_chunks() == 0:
-        err.print(f"First run: building the index from {settings.corpus_dir}", style="dim")
-        with ingest_progress(err, "Building index") as progress:
-            index.ensure_built(progress)
-    return index
-
-
 # -- commands ---------------------------------------------------------------------------------
 @app.command()
 @friendly_errors
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    paths: Annotated[list[str], typer.Argument(
+        metavar="PATH|URL...", help="Files or folders of articles, or http(s) article urls.")],
     chunk_size: Annotated[int | None, typer.Option(help="Tokens per chunk.")] = None,
     chunk_overlap: Annotated[int | None, typer.Option(help="Tokens shared by chunks.")] = None,
     fallback_encoding: Annotated[
         str | None, typer.Option(help="Decode non-UTF-8 text with this codec (e.g. cp1252).")
     ] = None,
+    no_wait: Annotated[bool, typer.Option(
+        "--no-wait", help="Fail at once if another process is writing to the index.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add or update articles from files (.txt .md .html .json .jsonl) and folders."""
-    from assistant.cli.progress import ingest_progress
+    """Add or update articles from files (.txt .md .html .json .jsonl), folders and web
+    pages (the page's main text; its canonical url is the article id)."""
     from assistant.cli.render import print_ingest_report
+    from assistant.feeds.urls import is_url
     from assistant.index import NewsIndex
 
-    for path in paths:
+    urls = [p for p in paths if is_url(p)]
+    files = [Path(p) for p in paths if not is_url(p)]
+    for path in files:
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
     settings = settings_from(ctx, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                              fallback_encoding=fallback_encoding)
     index = NewsIndex(settings)
-    with ingest_progress(err) as progress:
-        report = index.ingest(paths, progress)
+    with ingest_progress() as progress:
+        report = index.ingest(files, progress, wait=not no_wait) if files else None
+        if urls:
+            from assistant.feeds import Feeds
+
+            from_urls = Feeds(settings, index=index).ingest_urls(urls, progress)
+            report = from_urls if report is None else report.merged(from_urls)
+    assert report is not None
     if as_json:
         print_json(report.to_dict())
     else:
@@ -165,6 +118,9 @@ def search(
     source: SourceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    all_copies: Annotated[bool, typer.Option(
+        "--all-copies", help="Show every copy of a story, not only its earliest article.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find the passages that best match a query (hybrid dense + keyword search)."""
@@ -174,14 +130,15 @@ def search(
     settings = settings_from(ctx)
     filters = SearchFilters.make(source, parse_day(since, "--since"), parse_day(until, "--until"))
     index = open_index(settings)
-    passages = index.search(query, k, filters)
+    passages = index.search(query, k, filters, all_copies=all_copies)
     if as_json:
         print_json([
             {"id": p.article_id, "title": p.title, "source": p.source,
              "published": p.published.isoformat() if p.published else None, "url": p.url,
              "score": round(p.score, 6), "text": p.text, "chunk": p.chunk_id,
              "start": p.start, "end": p.end,
-             "similarity": None if p.dense is None else round(p.dense, 4)}
+             "similarity": None if p.dense is None else round(p.dense, 4),
+             "story": p.story, "also_reported_by": p.copies}
             for p in passages
         ])
     else:
@@ -231,7 +188,7 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question with cited sources."""
-    from assistant.cli.render_developing import print_full_answer
+    from assistant.cli.render import print_answer
     from assistant.engine import Assistant
 
     settings = settings_from(ctx, backend=backend)
@@ -250,7 +207,7 @@ def ask(
         for _ in stream:
             pass
     assert stream.answer is not None
-    print_full_answer(out, stream.answer)
+    print_answer(out, stream.answer)
 
 
 @app.command()
@@ -276,14 +233,26 @@ def chat(
                 reference_date=parse_day(reference_date, "--date")).run()
 
 
-from assistant.cli.eval_command import register as register_eval  # noqa: E402
+@app.command()
+@friendly_errors
+def config(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The settings in effect, where each comes from, and the endpoints used (keys masked)."""
+    from assistant.cli.render import print_settings
+    from assistant.settings import explain
 
-register_eval(app, friendly_errors, settings_from)
+    settings = settings_from(ctx)
+    rows = explain(settings, global_flags(ctx))
+    if as_json:
+        print_json({"config_file": settings.config_file,
+                    "settings": {r.name: {"value": r.value, "from": r.origin} for r in rows}})
+    else:
+        print_settings(out, settings, rows)
 
-from assistant.cli.timeline_command import register as register_timeline  # noqa: E402
 
-register_timeline(app, friendly_errors, settings_from=settings_from, open_index=open_index,
-                  parse_day=parse_day)
+app.command("eval")(friendly_errors(eval_command))
+app.add_typer(feeds_app, name="feeds")
+app.command("update")(friendly_errors(update_command))
+app.command("timeline")(friendly_errors(timeline_command))
 
 
 def run() -> None:

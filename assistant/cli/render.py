@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -10,9 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from assistant.annotate import split_notes
 from assistant.answer import Answer, Citation
+from assistant.cli.render_developing import print_notes, print_timeline
 from assistant.documents import Passage
 from assistant.ingest import ArticleRef, IngestReport
+from assistant.settings import SettingOrigin, Settings
 
 _LIST_LIMIT = 10
 
@@ -47,11 +51,31 @@ def citation_line(citation: Citation) -> Text:
     line.append(" — " + ", ".join(details))
     if citation.url:
         line.append(f"\n    {citation.url}", style="blue underline")
+    if citation.also_reported_by:
+        line.append(f"\n    {also_reported(citation.also_reported_by, citation.outlets)}",
+                    style="dim")
     return line
 
 
+def also_reported(copies: Sequence[dict[str, Any]], outlets: int) -> str:
+    """The line "also reported by B, C (3 outlets)" naming the other copies of a story."""
+    names = list(dict.fromkeys(c.get("source") or c.get("url") or c["id"] for c in copies))
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"also reported by {shown} ({outlets} outlets)"
+
+
 def print_answer(console: Console, answer: Answer) -> None:
-    console.print(answer_text(answer))
+    """The answer (a timeline as a dated list), its conflicting reports as tables, its as-of
+    line and stale warning, then its numbered sources."""
+    body, notes = split_notes(answer.text)
+    if answer.refused:
+        console.print(answer_text(answer))
+    elif answer.events:
+        heading = body.splitlines()[0] if body else "Timeline"
+        print_timeline(console, heading, answer.events, answer.stopped)
+    else:
+        console.print(answer_text(replace(answer, text=body)))
+    print_notes(console, answer.conflicts, notes)
     print_sources(console, answer.citations)
 
 
@@ -82,6 +106,10 @@ def print_passages(console: Console, passages: Sequence[Passage]) -> None:
         console.print(head)
         if p.url:
             console.print(f"   {escape(p.url)}", style="blue")
+        if p.copies:
+            outlets = len({(c.get("source") or c["id"]).lower() for c in p.copies}
+                          | {(p.source or p.article_id).lower()})
+            console.print(Text("   " + also_reported(p.copies, outlets), style="dim"))
         snippet = " ".join(p.text.split())
         console.print(Text("   " + (snippet[:400] + ("…" if len(snippet) > 400 else ""))))
         console.print()
@@ -129,6 +157,8 @@ def _print_refs(console: Console, label: str, refs: Sequence[ArticleRef]) -> Non
 def print_stats(console: Console, stats: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("articles", str(stats["articles"]))
+    if "stories" in stats:
+        table.add_row("stories", f"{stats['stories']} (copies of one story count once)")
     table.add_row("chunks", str(stats["chunks"]))
     sources = stats["sources"]
     shown = ", ".join(f"{name} ({count})" for name, count in list(sources.items())[:8])
@@ -141,3 +171,26 @@ def print_stats(console: Console, stats: dict[str, Any]) -> None:
     table.add_row("disk", f"{stats['disk_bytes'] / 1e6:.1f} MB")
     table.add_row("store", stats["store"])
     console.print(table)
+
+
+def print_settings(console: Console, settings: Settings, rows: Sequence[SettingOrigin]) -> None:
+    """Every setting, its value and where it came from; then the endpoints in use."""
+    table = Table(title=f"Settings (config file: {settings.config_file or 'none'})",
+                  title_justify="left")
+    for column in ("setting", "value", "from"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        value = "none" if row.value is None else str(row.value)
+        style = "dim" if row.origin == "default" else ""
+        table.add_row(row.name, Text(value), Text(row.origin), style=style)
+    console.print(table)
+    store = (f"Chroma server {settings.store.host}:{settings.store.port}" if settings.store.host
+             else f"embedded Chroma in {settings.chroma_dir}")
+    console.print(Text(f"store: {store}"))
+    if settings.answer.backend == "openai":
+        from assistant.backends.openai_compat import OPENAI_DEFAULT_URL
+
+        url = settings.openai.base_url or OPENAI_DEFAULT_URL
+        console.print(Text(f"answers: {url} (model {settings.openai.model})"))
+    else:
+        console.print(Text(f"answers: the {settings.answer.backend} backend"))

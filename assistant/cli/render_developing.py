@@ -1,25 +1,23 @@
 """How timelines, conflicting reports and as-of dates look in the terminal (Rich).
 
 The answer's text already says all of it in plain words (for ``--json`` and the Python API);
-here the same structured fields are drawn as a dated list and a small table.
+here the same structured fields are drawn as a dated list and a small table
+(``render.print_answer`` puts the pieces together).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from assistant.annotate import split_notes
-from assistant.answer import Answer
 from assistant.asof import AS_OF_LEAD, STALE_LEAD
-from assistant.cli.render import answer_text, print_sources
 from assistant.developments import Conflict, Event, format_day
 
 
-def events_grid(events: list[Event]) -> Table:
+def events_grid(events: Sequence[Event]) -> Table:
     """The timeline: one row per event, its day on the left, the text wrapping beside it."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(justify="right", no_wrap=True, style="bold")
@@ -34,6 +32,7 @@ def events_grid(events: list[Event]) -> Table:
 
 
 def conflict_table(conflict: Conflict) -> Table:
+    """Every report of the disputed value, newest first, the latest marked."""
     table = Table(title=f"Reports differ: {conflict.what}", title_justify="left",
                   title_style="bold yellow", show_edge=False, pad_edge=False)
     for column in ("value", "reported by", "date", "source", ""):
@@ -48,22 +47,19 @@ def conflict_table(conflict: Conflict) -> Table:
     return table
 
 
-def print_full_answer(console: Console, answer: Answer) -> None:
-    """The answer (a timeline as a dated list), its conflicts as tables, its as-of line and
-    stale warning, then its sources."""
-    body, notes = split_notes(answer.text)
-    if answer.refused:
-        console.print(answer_text(answer))
-    elif answer.events:
-        heading = body.splitlines()[0] if body else "Timeline"
-        console.print(Text(heading, style="bold"))
-        console.print(events_grid(answer.events))
-        if answer.stopped:
-            console.print("[stopped: the timeline holds the articles read so far]", style="dim",
-                          markup=False)
-    else:
-        console.print(answer_text(replace(answer, text=body)))
-    for conflict in answer.conflicts:
+def print_timeline(console: Console, heading: str, events: Sequence[Event],
+                   stopped: bool) -> None:
+    console.print(Text(heading, style="bold"))
+    console.print(events_grid(events))
+    if stopped:
+        console.print("[stopped: the timeline holds the articles read so far]", style="dim",
+                      markup=False)
+
+
+def print_notes(console: Console, conflicts: Sequence[Conflict], notes: Sequence[str]) -> None:
+    """The conflicts as tables, then the as-of line and the stale warning (from ``notes``,
+    the answer's note paragraphs)."""
+    for conflict in conflicts:
         console.print()
         console.print(conflict_table(conflict))
     for note in notes:
@@ -73,7 +69,6 @@ def print_full_answer(console: Console, answer: Answer) -> None:
             elif part.startswith(AS_OF_LEAD):
                 console.print()
                 console.print(Text(part, style="dim"))
-    print_sources(console, answer.citations)
 
 
 def _split_tail(note: str) -> list[str]:

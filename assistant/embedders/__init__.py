@@ -1,22 +1,28 @@
-"""Embedders, by name. A new one is a module with a class that satisfies ``Embedder``."""
+"""Embedders, created by name from ``assistant.registry.EMBEDDERS``.
+
+A new embedder is a module with a ``create(settings: EmbedderSettings)`` function returning an
+object that satisfies ``Embedder``, plus one line in the registry.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from assistant.embedders.base import Embedder
-from assistant.settings import Settings
+from assistant.registry import EMBEDDERS
+from assistant.settings import EmbedderSettings, Settings
 
 __all__ = ["Embedder", "load_embedder"]
 
-
-@lru_cache(maxsize=4)
-def _minilm(threads: int, batch_size: int) -> Embedder:
-    from assistant.embedders.minilm import MiniLMEmbedder
-
-    return MiniLMEmbedder(threads=threads, batch_size=batch_size)
+_LOADED: dict[str, Embedder] = {}
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The configured embedder, loaded once per process."""
-    return _minilm(settings.embed_threads, settings.embed_batch_size)
+    """The configured embedder, loaded once per process and configuration."""
+    config: EmbedderSettings = settings.embedder
+    # The key itself is not part of the cache key's text (model_dump_json masks it), so two
+    # configurations differing only by key are told apart by its value.
+    key = config.model_dump_json() + (config.api_key.get_secret_value() if config.api_key
+                                       else "")
+    embedder = _LOADED.get(key)
+    if embedder is None:
+        embedder = _LOADED[key] = EMBEDDERS.create(config.name, config)
+    return embedder

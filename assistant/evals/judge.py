@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from assistant.backends import create_backend
 from assistant.backends.base import ChatModel, Message
-from assistant.backends.llm import LLMBackend
 from assistant.errors import ConfigError
 from assistant.settings import Settings
 
@@ -48,6 +47,7 @@ class AnswerJudge:
 def make_judge(settings: Settings, name: str) -> AnswerJudge:
     """The judge for backend ``name``; it must be an LLM (the extractive backend cannot judge)."""
     backend = create_backend(settings, name)
-    if not isinstance(backend, LLMBackend):
-        raise ConfigError(f"--judge {name}: the judge needs an LLM backend (local, openai or fake)")
+    if backend.model is None:
+        raise ConfigError(f"--judge {name}: the judge needs an LLM backend, and the {name} "
+                          "backend has no language model; choose one that has")
     return AnswerJudge(backend.model, name)

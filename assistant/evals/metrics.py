@@ -12,7 +12,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-_MARKER = re.compile(r"\[\d{1,2}(?:\s*[,;-]\s*\d{1,2})*\]")  # citation markers like [1] [1, 2]
+from assistant.citations import MARKER
+
 _THOUSANDS = re.compile(r"(?<=\d)[,\u202f\u00a0'](?=\d{3}(?!\d))")  # 2,500 / 2 500 -> 2500
 _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
 _ARTICLES = frozenset({"a", "an", "the"})
@@ -25,7 +26,7 @@ def normalise_answer(text: str) -> str:
     "2500"), punctuation and symbols become spaces (a decimal point between digits is kept),
     and the articles a/an/the are removed.
     """
-    text = _MARKER.sub(" ", unicodedata.normalize("NFKC", text))
+    text = MARKER.sub(" ", unicodedata.normalize("NFKC", text))
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = _THOUSANDS.sub("", text.lower())
     text = _DECIMAL.sub("\0", text)  # protect decimal points from the punctuation pass

@@ -11,7 +11,6 @@ urls), read only by :func:`score`. The quiz's ``evidence`` sentence is not even 
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -20,11 +19,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.answer import RetrievalTrace
 from assistant.backends import Backend, create_backend
 from assistant.documents import Passage
 from assistant.engine import Assistant
 from assistant.errors import InputError
 from assistant.evals import metrics as m
+from assistant.evals.quiz import QuizSolver
 from assistant.evals.runner import article_key, collection_name, open_eval_index
 from assistant.evals.scoring import Judge
 from assistant.index import NewsIndex
@@ -152,70 +153,42 @@ class QuizResponse:
     latency_s: float = 0.0
 
 
-class _SearchRecorder:
-    """Records the index searches an answer makes, to repeat the last one deeper.
-
-    The engine decides the query (e.g. question plus options), the filters and the preferred
-    date scope; repeating its own call with a larger ``k`` measures the retrieval the answer
-    really used, however the engine builds it.
-    """
-
-    def __init__(self, index: NewsIndex) -> None:
-        self.index = index
-        self.search = index.search
-        self.calls: list[inspect.BoundArguments] = []
-
-    def __enter__(self) -> _SearchRecorder:
-        def recording(*args: Any, **kwargs: Any) -> list[Passage]:
-            self.calls.append(inspect.signature(self.search).bind(*args, **kwargs))
-            return self.search(*args, **kwargs)
-
-        self.index.search = recording  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        del self.index.search  # back to the class's method
-
-    def deeper(self, depth: int) -> list[m.ArticleKey]:
-        """Distinct articles of the last search, repeated to ``depth`` ([] if none was made)."""
-        if not self.calls:
-            return []
-        call = self.calls[-1]
-        call.arguments["k"] = depth
-        return _keys(self.search(*call.args, **call.kwargs))
-
-
 def _keys(passages: Sequence[Passage]) -> list[m.ArticleKey]:
     return m.distinct(article_key(p) for p in passages)
 
 
-def answer_choice(assistant: Assistant, question: QuizQuestion, closed_book: bool = False,
+def _deeper(index: NewsIndex, trace: RetrievalTrace | None, depth: int) -> list[m.ArticleKey]:
+    """Distinct articles of the answer's own search, repeated to ``depth`` ([] if none)."""
+    return _keys(trace.search(index, depth)) if trace is not None else []
+
+
+def answer_choice(solver: QuizSolver, question: QuizQuestion, closed_book: bool = False,
                   depth: int = RETRIEVAL_DEPTH) -> QuizResponse:
     """Pick an option; then repeat its search to depth ``depth`` for the retrieval metrics."""
-    with _SearchRecorder(assistant.index) as searches:
-        started = time.perf_counter()
-        picked = assistant.choose(question.question, list(question.choices),
-                                  reference_date=question.date, closed_book=closed_book)
-        latency = time.perf_counter() - started
+    started = time.perf_counter()
+    picked = solver.choose(question.question, list(question.choices),
+                           reference_date=question.date, closed_book=closed_book)
+    latency = time.perf_counter() - started
     text = question.choices[picked.index] if picked.index is not None else ""
     return QuizResponse(picked.index, text, picked.index is None,
-                        retrieved=searches.deeper(depth), latency_s=latency)
+                        retrieved=_deeper(solver.assistant.index, picked.retrieval, depth),
+                        latency_s=latency)
 
 
-def answer_open(assistant: Assistant, question: QuizQuestion, closed_book: bool = False,
+def answer_open(solver: QuizSolver, question: QuizQuestion, closed_book: bool = False,
                 depth: int = RETRIEVAL_DEPTH) -> QuizResponse:
     """Answer freely (no options shown); then repeat its search to depth ``depth``."""
     started = time.perf_counter()
     if closed_book:
-        text = assistant.backend.answer_closed_book(question.question, question.date).strip()
+        text = solver.answer_closed_book(question.question, question.date).strip()
         refused = not text or looks_like_refusal(text)
         return QuizResponse(None, text, refused, latency_s=time.perf_counter() - started)
-    with _SearchRecorder(assistant.index) as searches:
-        answer = assistant.ask(question.question, reference_date=question.date)
-        latency = time.perf_counter() - started
+    answer = solver.assistant.ask(question.question, reference_date=question.date)
+    latency = time.perf_counter() - started
     return QuizResponse(None, answer.text, answer.refused,
                         cited=m.distinct(article_key(c) for c in answer.citations),
-                        retrieved=searches.deeper(depth), latency_s=latency)
+                        retrieved=_deeper(solver.assistant.index, answer.retrieval, depth),
+                        latency_s=latency)
 
 
 # -- scoring: the only place that reads QuizKey --------------------------------------------------
@@ -393,11 +366,11 @@ def run_realtimeqa(
     baselines = load_baselines(folder)
     report = None
     if closed_book:  # no retrieval: the index is not needed, and not built
-        index = NewsIndex(settings.model_copy(update={"collection": benchmark_collection(folder)}))
+        index = NewsIndex(settings.updated(collection=benchmark_collection(folder)))
     else:
         index, report = open_benchmark_index(settings, folder, on_ingest)
     engine = backend if isinstance(backend, Backend) else create_backend(settings, backend)
-    assistant = Assistant(index.settings, backend=engine, index=index)
+    solver = QuizSolver(Assistant(index.settings, backend=engine, index=index))
     config = {"data": str(folder.resolve()), "mode": mode, "closed_book": closed_book,
               "backend": engine.name, "judge": judge_name}
     saved = ResumeFile(resume, config) if resume else None
@@ -411,13 +384,13 @@ def run_realtimeqa(
         if result is not None:
             resumed += 1
         else:
-            response = answer(assistant, item.question, closed_book)
+            response = answer(solver, item.question, closed_book)
             result = score(item.question, item.key, response, mode, closed_book, judge)
             if saved:
                 saved.add(result)
         results.append(result)
         if on_question:
             on_question(result)
-    return QuizRun(folder, mode, closed_book, engine.name, index.settings.collection, results,
+    return QuizRun(folder, mode, closed_book, engine.name, index.settings.store.collection, results,
                    summarise(results, mode, closed_book), baselines, report, resumed, judge_name)
 

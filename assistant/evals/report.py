@@ -8,6 +8,7 @@ from typing import Any
 from assistant.evals.realtimeqa import BASELINE_LABELS, SUMMARY_KEYS, QuizRun
 from assistant.evals.runner import SuiteResult
 from assistant.evals.scoring import SUITE_METRICS, expected_text, suite_metrics
+from assistant.textutils import clip_line
 
 
 def format_value(value: float | int | None, metric: str = "") -> str:
@@ -20,14 +21,8 @@ def format_value(value: float | int | None, metric: str = "") -> str:
     return f"{value:.3f}"
 
 
-def clip(text: str, limit: int = 160) -> str:
-    """One line of at most ``limit`` characters (tables cannot hold paragraphs)."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
 def _cell(text: str, limit: int = 160) -> str:
-    return clip(text, limit).replace("|", "\\|")
+    return clip_line(text, limit).replace("|", "\\|")
 
 
 # -- suites ------------------------------------------------------------------------------------

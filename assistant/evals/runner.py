@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.answer import Answer
+from assistant.answer import Answer, Citation
 from assistant.backends import Backend, Turn, create_backend
 from assistant.engine import Assistant
 from assistant.errors import InputError
@@ -47,7 +47,7 @@ def collection_name(prefix: str, label: str, salt: str = "") -> str:
 def open_eval_index(settings: Settings, collection: str, corpus: list[Path],
                     progress: ProgressCallback | None = None) -> tuple[NewsIndex, IngestReport]:
     """The eval collection under the configured data_dir, synced with ``corpus`` (incremental)."""
-    index = NewsIndex(settings.model_copy(update={"collection": collection}))
+    index = NewsIndex(settings.updated(collection=collection))
     report = index.ingest(corpus, progress)
     if index.store.count_chunks() == 0:
         raise InputError(f"{', '.join(map(str, corpus))}: no articles could be ingested "
@@ -82,15 +82,23 @@ def article_key(item: object) -> ArticleKey:
                       getattr(item, "title", "") or "")
 
 
+def copy_keys(citation: Citation) -> list[ArticleKey]:
+    """The citation's article and the copies of its story it stands for ("also reported by")."""
+    return [article_key(citation)] + [
+        ArticleKey(c["id"], c.get("url") or "", c.get("title") or "")
+        for c in citation.also_reported_by]
+
+
 def observe(answer: Answer, latency_s: float) -> Observation:
-    by_n = {c.n: article_key(c) for c in answer.citations}
+    by_n = {c.n: copy_keys(c) for c in answer.citations}
     return Observation(
         text=answer.text, refused=answer.refused, reason=answer.reason,
         retrieved=[article_key(p) for p in answer.passages],
         cited=[article_key(c) for c in answer.citations],
         latency_s=latency_s, standalone_question=answer.standalone_question,
         cited_dates=[c.published for c in answer.citations],
-        events=[ObservedEvent(e.date, e.text, [by_n[n] for n in e.citations if n in by_n])
+        events=[ObservedEvent(e.date, e.text,
+                              [key for n in e.citations for key in by_n.get(n, [])])
                 for e in answer.events],
         conflicts=[ObservedConflict(c.what, c.distinct_values, c.latest)
                    for c in answer.conflicts],

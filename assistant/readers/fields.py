@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
+
+import dateutil.parser
 
 from assistant.documents import Article, Scalar
 
@@ -23,33 +24,37 @@ class ArticleFieldError(ValueError):
     """The fields do not make an article (the message says why)."""
 
 
+_PROBES = (datetime(2001, 1, 1), datetime(2002, 2, 2))  # see parse_date
+
+
 def parse_date(value: Any) -> date | None:
-    """A publication date from the usual shapes: date, ISO 8601, RFC 2822, epoch seconds."""
-    if value is None or value == "":
+    """A publication date from the usual shapes: date, ISO 8601, RFC 2822, "14 July 2022",
+    "July 14, 2022", "14/07/2022", epoch seconds. None when it is not a full calendar date."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.utcfromtimestamp(value).date() if value > 10**8 else None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc).date() if value > 10**8 else None
     text = str(value).strip()
-    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", text)
-    if match:
+    if not re.search(r"\d", text) or len(text) > 80:
+        return None
+    iso = re.match(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d])", text)
+    if iso:  # dateutil would read "2022-09-01" day first, as 9 January
         try:
-            return date(int(match[1]), int(match[2]), int(match[3]))
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
         except ValueError:
             return None
+    # dateutil fills missing parts ("March 2021" has no day) from a default date: parsing with
+    # two different defaults and requiring the same result accepts only complete dates.
     try:
-        return parsedate_to_datetime(text).date()
-    except (TypeError, ValueError, IndexError):
-        pass
-    for fmt in ("%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%d %b %Y", "%Y/%m/%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+        found = {dateutil.parser.parse(text, default=probe, dayfirst=True).date()
+                 for probe in _PROBES}
+    except (ValueError, OverflowError):
+        return None
+    return found.pop() if len(found) == 1 else None
 
 
 def _first(fields: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:

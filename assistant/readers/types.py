@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from assistant.documents import Article, Rejection
 
 
+def oversize(chars: int, limit: int) -> str:
+    """Why an article over the size limit is rejected."""
+    return (f"article text is {chars:,} characters, over the {limit:,} limit "
+            "(ingest.max_article_chars); split it or raise the limit")
+
+
 @dataclass
 class FileResult:
     articles: list[Article] = field(default_factory=list)

@@ -1,0 +1,111 @@
+"""Quiz solving (assistant/evals/quiz.py): multiple choice over the index, closed book."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from assistant.backends.base import TokenScores
+from assistant.backends.fake import FakeChatModel
+from assistant.backends.llm import LLMBackend
+from assistant.engine import Assistant
+from assistant.evals.quiz import QuizSolver, parse_choice
+from assistant.index import NewsIndex
+
+
+def make(index: NewsIndex, replies: list[str] | None = None, **overrides: object):
+    settings = index.settings.updated(**overrides)
+    model = FakeChatModel(replies)
+    assistant = Assistant(settings, backend=LLMBackend(model, settings), index=index)
+    return QuizSolver(assistant), model
+
+
+def test_multiple_choice(shared_index: NewsIndex) -> None:
+    solver, _ = make(shared_index)
+    choice = solver.choose("Who broke the marathon world record in Berlin?",
+                              ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"])
+    assert choice.index == 1 and choice.passages
+
+
+def test_multiple_choice_has_its_own_context_budget(shared_index: NewsIndex) -> None:
+    question = "Who broke the marathon world record in Berlin?"
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    sizes = []
+    for budget in (64, 2000):
+        solver, model = make(shared_index, ["B"], choice_context_tokens=budget,
+                             context_tokens=64)
+        assert solver.choose(question, runners).index == 1
+        sizes.append(len(model.calls[0][-1].content))
+    assert sizes[0] < sizes[1]  # context_tokens (64 both times) does not limit it
+
+
+class LetterBiasedModel(FakeChatModel):
+    """Scores options like a small model: a strong pull to letter A, a weaker one to the truth."""
+
+    def __init__(self, truth: str) -> None:
+        super().__init__()
+        self.truth = truth
+        self.orders: list[list[str]] = []
+
+    supports_token_scores = True
+
+    def score_next_token(self, messages, candidates):  # type: ignore[no-untyped-def]
+        listed = re.findall(r"^([A-D])\. (.+)$", messages[-1].content, re.MULTILINE)
+        self.orders.append([text for _, text in listed])
+        raw = [(2.0 if letter == "A" else 0.0) + (1.0 if text == self.truth else 0.0)
+               for letter, text in listed]
+        norm = math.log(sum(math.exp(x) for x in raw))
+        return TokenScores([x - norm for x in raw])
+
+
+def test_multiple_choice_averages_option_orders_to_cancel_letter_bias(
+    shared_index: NewsIndex,
+) -> None:
+    question = "Who broke the marathon world record in Berlin?"
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    settings = shared_index.settings.updated(choice_orders=1)
+    model = LetterBiasedModel("Eliud Kipchoge")
+    biased = QuizSolver(Assistant(settings, backend=LLMBackend(model, settings),
+                                  index=shared_index))
+    assert biased.choose(question, runners).index == 0  # read once, letter A wins
+    settings = shared_index.settings.updated(choice_orders=4)
+    model = LetterBiasedModel("Eliud Kipchoge")
+    debiased = QuizSolver(Assistant(settings, backend=LLMBackend(model, settings),
+                                    index=shared_index))
+    assert debiased.choose(question, runners).index == 1
+    # Every option was shown in every position once, passages unchanged between orders.
+    assert [order[0] for order in model.orders] == runners[:4]
+    assert all(sorted(order) == sorted(runners) for order in model.orders)
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("B", 1), ("(C)", 2), ("Answer: D", 3), ("option b", 1),
+    ("The correct answer is:\nA. Mo Farah", 0), ("I think it is Eliud Kipchoge.", 1),
+    ("The answer is a runner from Kenya", None), ("The marathon was held in Berlin", None),
+])
+def test_parse_choice(reply: str, expected: int | None) -> None:
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    assert parse_choice(reply, runners) == expected
+
+
+def test_a_reply_naming_no_option_falls_back_to_the_evidence(shared_index: NewsIndex) -> None:
+    question = "Who broke the marathon world record in Berlin?"
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    solver, _ = make(shared_index, ["The marathon world record was broken in Berlin"])
+    assert solver.choose(question, runners).index == 1  # the passage names Kipchoge
+    # Closed book there is no evidence: no pick rather than a guess.
+    solver, _ = make(shared_index, ["The marathon world record was broken in Berlin"])
+    assert solver.choose(question, runners, closed_book=True).index is None
+
+
+def test_the_extractive_backend_picks_by_evidence(shared_index: NewsIndex) -> None:
+    solver = QuizSolver(Assistant(shared_index.settings, backend="extractive",
+                                  index=shared_index))
+    runners = ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"]
+    choice = solver.choose("Who broke the marathon world record in Berlin?", runners)
+    assert choice.index == 1 and choice.retrieval is not None
+    assert "Eliud Kipchoge" in choice.retrieval.query  # the options sharpen the search
+    assert solver.answer_closed_book("Who won?", choice.retrieval.filters.since or
+                                     shared_index.settings.today) == ""
