@@ -35,6 +35,7 @@ import numpy as np
 
 from assistant import annotate, prompts
 from assistant.answer import Answer, Citation, RetrievalTrace
+from assistant.asof import asks_about_present
 from assistant.backends.base import ChatModel, ContextPassage
 from assistant.citations import Claim
 from assistant.developments import DatedBy, Event, format_day
@@ -55,8 +56,6 @@ _TRIGGERS = [
     re.compile(r"^how\s+(?:did|has|have|had|is|are|was|were)\s+(?P<t>.+?)\s+"
                r"(?:unfold(?:ed|ing)?|develop(?:ed|ing)?|evolve[d]?|evolving|progress(?:ed|ing)?|"
                r"play(?:ed)? out|playing out|come about|turn(?:ed)? out|gone|go)\b.*$", re.I),
-    re.compile(r"^what\s+(?:has\s+|have\s+)?happened\s+(?:with|to|in|during|at|on|over|"
-               r"around|regarding)\s+(?P<t>.+)$", re.I),
     re.compile(r"^(?:walk me through|take me through|summari[sz]e)\s+(?:the\s+)?"
                r"(?:events|developments|story)?\s*(?:of|in|on|at|around)?\s*(?P<t>.+)$", re.I),
     re.compile(r"^what\s+(?:are|were)\s+the\s+(?:key\s+|main\s+|latest\s+)?"
@@ -64,6 +63,12 @@ _TRIGGERS = [
     re.compile(r"^(?P<t>.+?)\s*[:,-]?\s+(?:a\s+)?(?:timeline|chronology|sequence of events)$",
                re.I),
 ]
+# "What happened with Y?" asks for a story's course, unless its time words name one short
+# moment: "What happened to interest rates last week?" wants what happened then (an answer),
+# "... since March", "... in March" a course of events (a timeline).
+_WHAT_HAPPENED = re.compile(r"^what\s+(?:has\s+|have\s+)?happened\s+(?:with|to|in|during|at|"
+                            r"on|over|around|regarding)\s+(?P<t>.+)$", re.I)
+_MOMENT_DAYS = 14
 _DATELINE = re.compile(r"^\s*[A-Z][A-Z .'’-]{1,40}?(?:,[^—–\n]{0,30})?\s*(?:\([^)]{1,40}\))?"
                        r"\s*[—–]\s*")
 _MAX_EVENT_WORDS = 40
@@ -93,9 +98,22 @@ def timeline_topic(question: str, forced: bool = False) -> str | None:
             topic = _tidy(match["t"])
             if content_terms(topic):
                 return topic
+    match = _WHAT_HAPPENED.match(text)
+    if match and not _names_a_moment(text):
+        topic = _tidy(match["t"])
+        if content_terms(topic):
+            return topic
     if forced:
         return _tidy(text) or text
     return None
+
+
+def _names_a_moment(question: str) -> bool:
+    today = date.today()  # the length of a period does not depend on the day it is read
+    found = infer_date_range(question, today)
+    if found is None or found.since is None or re.search(r"\bsince\b", found.phrase, re.I):
+        return False
+    return ((found.until or today) - found.since).days < _MOMENT_DAYS
 
 
 def _tidy(topic: str) -> str:
@@ -352,25 +370,23 @@ def timeline_text(topic: str, events: Sequence[Event], articles: int, copies: in
     return "\n".join(lines)
 
 
-def timeline_scope(question: str, topic: str, explicit: SearchFilters, today: date
+def timeline_scope(question: str, topic: str, explicit: SearchFilters, today: date,
+                   scope: Callable[[str, SearchFilters, date], RetrievalTrace]
                    ) -> tuple[RetrievalTrace, SearchFilters]:
     """The timeline's search, and the window its events must fall in.
 
-    Filters the user gives are hard. The question's time words ("since March", "in the first
-    week of March") bound the events: the period's start is also a floor for retrieval
-    (nothing published before a period reports what happened in it; undated articles stay),
-    its end only a preference (a later article may recount it). Unlike an ordinary answer, a
-    timeline gets no recency preference: it is about the whole story.
+    The search is an ordinary answer's (``scope``, ``Assistant.scope``: the user's filters
+    hard, the question's time words a loosely read preferred window), for the topic, without
+    the recency preference of a question with no time words: a timeline is about the whole
+    story. The time words do bound the events, strictly: "since 4 March" lists nothing of the
+    3rd.
     """
     inferred = infer_date_range(question, today) if not explicit.has_dates else None
-    if inferred is None or (inferred.since is None and inferred.until is None):
+    if inferred is None:
         return RetrievalTrace(topic, explicit, None), explicit
+    scoped = scope(question, explicit, today)
     window = replace(explicit, since=inferred.since, until=inferred.until)
-    filters = (replace(explicit, since=inferred.since, include_undated=True)
-               if inferred.since else explicit)
-    prefer = replace(explicit, since=inferred.since, until=inferred.until,
-                     include_undated=False)
-    return RetrievalTrace(topic, filters, prefer), window
+    return RetrievalTrace(topic, scoped.filters, scoped.prefer), window
 
 
 def run_timeline(
@@ -387,12 +403,12 @@ def run_timeline(
     text. ``stop`` thrown in ends extraction early with the events found so far."""
     started = time.perf_counter()
     builder = TimelineBuilder(assistant, topic)
-    trace, window = timeline_scope(standalone, topic, explicit, today)
+    trace, window = timeline_scope(standalone, topic, explicit, today, assistant.scope)
     passages = builder.retrieve(trace)
+    reason = irrelevant(topic, passages, trace.filters)
     timings = {"retrieve_s": time.perf_counter() - started}
     answer = Answer(question=question, text="", standalone_question=standalone,
                     retrieval=trace, passages=passages, backend=assistant.backend.name)
-    reason = irrelevant(topic, passages, trace.filters)
     if reason:
         answer.refused, answer.reason, answer.text = True, reason, prompts.REFUSAL
         timings["total_s"] = time.perf_counter() - started
@@ -410,12 +426,16 @@ def run_timeline(
         answer.stopped = True
     timings["extract_s"] = time.perf_counter() - mark
     events, citations = builder.events(window.since, window.until)
+    if not events and window != explicit and asks_about_present(standalone):
+        # "The latest developments" long after the last article: the story as it stands,
+        # with a warning that it may be out of date, rather than a refusal.
+        events, citations = builder.events(explicit.since, explicit.until)
     answer.events, answer.citations = events, citations
     used = {c.article_id for c in citations}
-    conflicts = annotate.story_conflicts(builder.articles) if len(used) > 1 else []
-    conflicts = [c for c in conflicts
-                 if all(builder.articles[v.citation].article_id in used for v in c.values)]
-    annotate.cite_conflicts(conflicts, builder.articles, answer.citations)
+    # Conflicts among the reports the timeline shows (not those outside its period).
+    shown = [a for a in builder.articles if a.article_id in used]
+    conflicts = annotate.story_conflicts(shown) if len(shown) > 1 else []
+    annotate.cite_conflicts(conflicts, shown, answer.citations)
     copies = {copy["id"] for c in citations for copy in c.also_reported_by} - used
     body = timeline_text(topic, events, len(used), len(copies))
     annotate.finish(answer, body, conflicts, [a.first.published for a in builder.articles],

@@ -13,7 +13,9 @@ from assistant.backends.extractive import ExtractiveBackend
 from assistant.backends.fake import FakeChatModel
 from assistant.backends.llm import LLMBackend
 from assistant.engine import Assistant
+from assistant.filters import SearchFilters
 from assistant.index import NewsIndex
+from assistant.timeline import timeline_scope
 
 CORPUS = ROOT / "evals" / "corpus-developing"
 TODAY = date(2026, 3, 20)
@@ -149,3 +151,39 @@ def test_an_explicit_date_filter_still_refuses(index: NewsIndex) -> None:
     answer = assistant.ask("What is the latest on the Port of Keld strike?",
                            since=date(2026, 4, 1), reference_date=date(2026, 4, 20))
     assert answer.refused and "no article matches the filters" in answer.reason
+
+
+def test_latest_developments_long_after_the_story(index: NewsIndex) -> None:
+    assistant = Assistant(index.settings, backend=ExtractiveBackend(), index=index)
+    # "the latest" is the last 30 days, which hold nothing on the strike: the timeline of the
+    # story as it stands, with the warning that it may be out of date.
+    answer = assistant.ask("What are the latest developments in the Port of Keld strike?",
+                           reference_date=date(2026, 5, 1))
+    assert not answer.refused and answer.events and answer.stale
+    assert answer.events[-1].date == date(2026, 3, 9)
+    assert "Note: The newest article I have on this is from 9 March 2026" in answer.text
+    # A period the question names bounds the events.
+    answer = assistant.ask("What happened with the Port of Keld strike since 5 March?",
+                           reference_date=TODAY)
+    assert [e.date for e in answer.events] == [date(2026, 3, 6), date(2026, 3, 9)]
+    assert not answer.stale
+
+
+def test_a_timeline_searches_the_whole_story_and_keeps_its_period(index: NewsIndex) -> None:
+    assistant, _ = fake(index)
+    since = "What happened with the Port of Keld strike since 4 March?"
+    trace, window = timeline_scope(since, "the Port of Keld strike", SearchFilters(), TODAY,
+                                   assistant.scope)
+    assert trace.query == "the Port of Keld strike"
+    assert (window.since, window.until) == (date(2026, 3, 4), TODAY)  # bounds the events
+    # Retrieval reads the words loosely, as for any answer: a preferred window, no filter.
+    assert not trace.filters.has_dates and trace.prefer is not None
+    assert trace.prefer.since is not None and trace.prefer.since < date(2026, 3, 4)
+    # Without time words: no window and no recency preference (the whole story).
+    trace, window = timeline_scope("the strike", "the strike", SearchFilters(), TODAY,
+                                   assistant.scope)
+    assert trace.prefer is None and window == SearchFilters() == trace.filters
+    # The user's own filters win over the wording.
+    explicit = SearchFilters.make("Keld Post", date(2026, 3, 1), date(2026, 3, 5))
+    trace, window = timeline_scope(since, "the strike", explicit, TODAY, assistant.scope)
+    assert trace.filters == explicit == window and trace.prefer is None

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 
 from assistant import asof
-from assistant.annotate import compose, conflict_note, split_notes
-from assistant.answer import Answer
+from assistant.annotate import (
+    ArticleText,
+    cite_conflicts,
+    compose,
+    conflict_note,
+    finish,
+    group_articles,
+    split_notes,
+)
+from assistant.answer import Answer, Citation
 from assistant.conflicts import (
     Report,
     article_facts,
@@ -19,10 +27,16 @@ from assistant.conflicts import (
     relevant_conflicts,
 )
 from assistant.developments import Conflict, Event, ReportedValue, format_day
+from assistant.documents import Passage
 from assistant.errors import ConfigError
 from assistant.eventdates import named_day
-from assistant.settings import load_settings
-from assistant.timeline import clean_sentence, timeline_text, timeline_topic
+from assistant.settings import DevelopingSettings, load_settings
+from assistant.timeline import (
+    clean_sentence,
+    code_events,
+    timeline_text,
+    timeline_topic,
+)
 from assistant.topics import StoryArticle, group_stories, names_in, story_for
 
 MON, TUE, WED, THU = date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 12)
@@ -202,6 +216,10 @@ def test_the_conflicts_a_question_is_about() -> None:
     ("What are the latest developments in the Keld strike?", "the Keld strike"),
     ("Keld port strike timeline", "Keld port strike"),
     ("What happened last week?", None),  # no topic: an ordinary question
+    ("What happened with the Port of Keld strike?", "the Port of Keld strike"),
+    ("What has happened in the Keld strike in March?", "the Keld strike"),
+    ("What happened to interest rates last week?", None),  # one moment: an answer
+    ("What happened in Iraq yesterday?", None),
     ("What happened near the airport?", None),
     ("How many US troops remain in Iraq?", None),
 ])
@@ -223,6 +241,73 @@ def test_timeline_lines() -> None:
         "- 9 March 2026: The river burst its banks [1][2].",
         "- date unknown: Undated note [3]",
     ]
+
+
+def test_timeline_text_counts_the_copies_cited_with_the_articles() -> None:
+    events = [Event(MON, "The river burst its banks.", [1], "text")]
+    assert timeline_text("the floods", events, 1, 1).splitlines()[0] == (
+        "Timeline of the floods (1 event from 1 article and 1 copy):")
+    assert timeline_text("the floods", events, 9, 2).splitlines()[0] == (
+        "Timeline of the floods (1 event from 9 articles and 2 copies):")
+
+
+def _passage(article: str, text: str, start: int, day: date | None, source: str = "Wire",
+             copies: list[dict[str, str]] | None = None) -> Passage:
+    return Passage(f"{article}#{start}", article, f"Title {article}", source,
+                   f"https://x/{article}", day, text, start, start + len(text),
+                   copies=copies or [])
+
+
+def test_code_events_take_the_lead_and_sentences_naming_other_days() -> None:
+    article = ArticleText("a", [_passage("a", "The strike began on Monday. Talks failed on "
+                                         "Wednesday. Talks will resume on Friday.", 0, THU)])
+    sentences = ["The strike began on Monday.", "Talks failed on Wednesday.",
+                 "Talks will resume on Friday."]
+    found = code_events(0, article, sentences, [0.9, 0.5, 0.8], limit=3)
+    assert [(f.text, f.date, f.dated_by) for f in found] == [
+        ("The strike began on Monday.", MON, "text"),
+        ("Talks failed on Wednesday.", WED, "text"),  # a plan ("will resume") dates nothing
+    ]
+    assert len(code_events(0, article, sentences, [0.9, 0.5, 0.8], limit=1)) == 1
+    # Without the article's start the most relevant sentence leads; no day: the article's.
+    middle = ArticleText("b", [_passage("b", "Boats carried people to safety.", 500, THU)])
+    (event,) = code_events(1, middle, ["Boats carried people to safety."], [0.4], limit=2)
+    assert (event.date, event.dated_by) == (THU, "article")
+
+
+def test_values_are_cited_and_missing_sources_added_with_their_copies() -> None:
+    copy = {"id": "c2", "title": "Copy", "source": "Herald", "url": "https://x/c2",
+            "published": "2026-03-09"}
+    articles = group_articles([
+        _passage("a", "31 people were killed.", 0, TUE),
+        _passage("b", "12 people were killed.", 0, MON, copies=[copy]),
+        _passage("a", "31 people were killed.", 0, TUE),  # the same chunk again: kept once
+    ])
+    assert [len(a.chunks) for a in articles] == [1, 1]
+    citations = [Citation(1, "a", "Title a", "Wire", TUE, "https://x/a", "31 people")]
+    conflict = Conflict("death toll", [ReportedValue("31", 0, "Wire", TUE),
+                                       ReportedValue("12", 1, "Wire", MON)])
+    cite_conflicts([conflict], articles, citations)
+    assert [v.citation for v in conflict.values] == [1, 2]
+    assert citations[1].article_id == "b" and citations[1].also_reported_by == [copy]
+    assert citations[1].passage == ""  # no sentence was recorded for the value
+
+
+def test_as_of_is_the_newest_citation_and_staleness_the_story() -> None:
+    settings = DevelopingSettings()
+    answer = Answer("q", "", citations=[
+        Citation(1, "a", "A", "Wire", date(2026, 3, 19), "", ""),
+        Citation(2, "b", "B", "Wire", MON, "", "")])
+    # The story's newest article is 9 March: a question about now, asked 16 days later.
+    finish(answer, "Body [1].", [], [MON, None], "What is the latest?", date(2026, 3, 25),
+           settings)
+    assert answer.as_of == date(2026, 3, 19) and answer.stale
+    assert answer.text.endswith("9 March 2026, 16 days before 25 March 2026; it may be out "
+                                "of date.")
+    finish(answer, "Body [1].", [], [], "What is the latest?", date(2026, 3, 25), settings)
+    assert not answer.stale  # no story dates: the citations' newest (6 days) decides
+    finish(answer, "Body [1].", [], [MON], "What was the toll?", date(2026, 6, 1), settings)
+    assert not answer.stale and "As of 19 March 2026" in answer.text
 
 
 # -- as of, stale, notes ---------------------------------------------------------------------
@@ -278,11 +363,19 @@ def test_developing_settings_section(tmp_path: Path, monkeypatch: pytest.MonkeyP
     config.write_text("[developing]\nstale_days = 3\ntimeline_articles = 4\n")
     settings = load_settings(config)
     assert (settings.developing.stale_days, settings.developing.timeline_articles) == (3, 4)
-    monkeypatch.setenv("ASSISTANT_DEVELOPING", '{"stale_days": 30}')
+    monkeypatch.setenv("ASSISTANT_DEVELOPING__STALE_DAYS", "30")
     assert load_settings(config).developing.stale_days == 30
-    monkeypatch.setenv("ASSISTANT_DEVELOPING", '{"stale_dayz": 30}')
-    with pytest.raises(ConfigError, match="stale_dayz"):
+    assert load_settings(developing={"stale_days": 2}).developing.stale_days == 2
+    assert load_settings().updated(developing={"merge_similarity": 0.5}).developing == (
+        DevelopingSettings(stale_days=30, merge_similarity=0.5))
+    monkeypatch.setenv("ASSISTANT_DEVELOPING__STALE_DAYS", "-1")
+    with pytest.raises(ConfigError, match=r"developing\.stale_days"):
         load_settings()
+    monkeypatch.delenv("ASSISTANT_DEVELOPING__STALE_DAYS")
+    with pytest.raises(ConfigError, match="stale_days"):  # new settings have no flat name
+        load_settings(stale_days=3)
+    # Every field is described (the README's table is generated from the descriptions).
+    assert all(f.description for f in DevelopingSettings.model_fields.values())
 
 
 def test_a_number_in_words_supports_the_same_number_in_digits() -> None:
