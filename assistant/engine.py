@@ -29,6 +29,7 @@ from assistant.ingest import ProgressCallback
 from assistant.settings import Settings, load_settings
 from assistant.timeline import run_timeline, timeline_topic
 from assistant.timewords import infer_date_range
+from assistant.topics import names_missing
 from assistant.verification import Verifier, looks_like_refusal
 
 if TYPE_CHECKING:
@@ -232,6 +233,13 @@ class Assistant:
         trace = self.scope(standalone, explicit, today)
         mark = time.perf_counter()
         passages = trace.search(self.index, k)
+        if trace.prefer is not None and names_missing(standalone, _texts(passages)):
+            # The preferred window (recent weeks, "this week") filled the top k with other
+            # stories: a question about an older story it names ("the Port of Keld", two weeks
+            # on) gets that story's articles, and the answer says how old they are.
+            unpreferred = self.index.search(standalone, k, trace.filters)
+            if not names_missing(standalone, _texts(unpreferred)):
+                trace, passages = replace(trace, prefer=None), unpreferred
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(
             question=question,
@@ -339,6 +347,12 @@ def _with_dates(text: str, citations: Sequence[Any]) -> str:
                       f"{c.published.year}" for c in missing)
     label = "Source" if len(missing) == 1 else "Sources"
     return f"{text} ({label} dated {notes}.)"
+
+
+def _texts(passages: Sequence[Passage]) -> Iterator[str]:
+    for p in passages:
+        yield p.title
+        yield p.text
 
 
 def _filter_text(filters: SearchFilters) -> str:

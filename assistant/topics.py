@@ -144,6 +144,16 @@ def group_stories(articles: Sequence[StoryArticle]) -> list[list[int]]:
     return sorted(groups.values(), key=lambda g: g[0])
 
 
+def names_missing(question: str, texts: Iterable[str]) -> bool:
+    """The question names someone or somewhere ("the Port of Keld") and no text mentions any
+    of those names (every word of a name, in any case)."""
+    asked = names_in(question)
+    if not asked:
+        return False
+    words = {w.lower() for text in texts for w in re.findall(r"[\w’']+", text)}
+    return not any(all(w.lower() in words for w in name.split()) for name in asked)
+
+
 def story_for(question: str, articles: Sequence[StoryArticle],
               groups: Sequence[Sequence[int]]) -> list[int]:
     """The story the question is about: the one naming the question's names (most of them),

@@ -187,3 +187,19 @@ def test_a_timeline_searches_the_whole_story_and_keeps_its_period(index: NewsInd
     explicit = SearchFilters.make("Keld Post", date(2026, 3, 1), date(2026, 3, 5))
     trace, window = timeline_scope(since, "the strike", explicit, TODAY, assistant.scope)
     assert trace.filters == explicit == window and trace.prefer is None
+
+
+def test_recent_articles_do_not_crowd_out_the_story_a_question_names(index: NewsIndex) -> None:
+    assistant = Assistant(index.settings, backend=ExtractiveBackend(), index=index)
+    # Asked on 25 March, the weeks preferred by default hold only the ferry and flood stories.
+    answer = assistant.ask("How many ships were waiting outside the Port of Keld?",
+                           reference_date=date(2026, 3, 25))
+    assert not answer.refused
+    assert all("Keld" in c.title for c in answer.citations), answer.text
+    assert answer.retrieval is not None and answer.retrieval.prefer is None
+    ships = next(c for c in answer.conflicts if c.what == "ships waiting")
+    assert ships.latest == "110"
+    # A story the preferred weeks do cover keeps the preference.
+    answer = assistant.ask("How many passengers were on the Aurora?",
+                           reference_date=date(2026, 3, 25))
+    assert answer.retrieval is not None and answer.retrieval.prefer is not None

@@ -37,7 +37,7 @@ from assistant.timeline import (
     timeline_text,
     timeline_topic,
 )
-from assistant.topics import StoryArticle, group_stories, names_in, story_for
+from assistant.topics import StoryArticle, group_stories, names_in, names_missing, story_for
 
 MON, TUE, WED, THU = date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 12)
 
@@ -72,6 +72,13 @@ def test_look_alike_stories_are_kept_apart_and_reprints_joined() -> None:
     assert groups == [[0, 2, 3], [1], [4]]  # too far apart in time to be one story
     assert story_for("How did the Vellmar floods unfold?", articles, groups) == [1]
     assert story_for("What happened in the floods?", articles, groups) == [0, 2, 3]
+
+
+def test_names_missing_from_passages() -> None:
+    keld = "How many ships were waiting outside the Port of Keld?"
+    assert names_missing(keld, ["The ferry Aurora ran aground off Skarholm."])
+    assert not names_missing(keld, ["Ships wait", "outside the port of KELD on Monday."])
+    assert not names_missing("How many ships were waiting?", ["Nothing named here."])
 
 
 # -- dates -----------------------------------------------------------------------------------
