@@ -190,10 +190,11 @@ class Assistant:
         they are said loosely ("this week" for a report of eight days ago; a report of
         January 2021 says who was killed "in January 2020"). So they set a preferred window
         (the period widened by a slack of its own length, 3 to 31 days), not a filter; the
-        answer says how old its sources are. Only a period with a written year also sets a
-        floor: nothing reports an event long before it happened (a yearless "on February 8"
-        may be the coming one). Without any date, news questions are about recent events:
-        the weeks before the reference date are preferred, not required.
+        answer says how old its sources are. Only a past period with a written year also sets
+        a floor: nothing reports an event long before it happened (a yearless "on February 8"
+        may be the coming one, and "in 2030" is reported on years before). Without any date,
+        news questions are about recent events: the weeks before the reference date are
+        preferred, not required.
         """
         filters = explicit
         prefer = None
@@ -206,7 +207,7 @@ class Assistant:
                 floor = inferred.since - slack
                 if inferred.until is not None:
                     until = min(inferred.until + slack, max(today, inferred.until))
-                if _YEAR.search(inferred.phrase):
+                if _YEAR.search(inferred.phrase) and inferred.since <= today:
                     filters = replace(explicit, since=floor, include_undated=True)
             prefer = replace(explicit, since=floor, until=until, include_undated=False)
         recent = self.settings.retrieval.recent_days

@@ -32,7 +32,8 @@ class NewsIndex:
         self.lock = WriteLock(settings.data_dir / "write.lock")
         retrieval = settings.retrieval
         self.retriever = HybridRetriever(
-            self.store, self.keyword, self.embedder, retrieval.candidates, retrieval.rrf_k
+            self.store, self.keyword, self.embedder, retrieval.candidates, retrieval.rrf_k,
+            retrieval.prefer_boost,
         )
 
     def _keyword_dir_name(self) -> str:

@@ -34,6 +34,16 @@ PASSAGES_HEADING = "Passages:"
 QUESTION_LABEL = "Question:"
 TODAY_LABEL = "Today's date:"
 
+# A yes/no question the model answers with one token, scored rather than generated
+# (``ChatModel.score_next_token``): how strongly the passages back a claim.
+SUPPORT_INSTRUCTIONS = (
+    "Do the passages above show that the proposed answer to the question is correct? "
+    "Reply yes or no."
+)
+PROPOSED_LABEL = "Proposed answer:"
+SUPPORT_YES = ("yes", "Yes")
+SUPPORT_NO = ("no", "No")
+
 REWRITE_INSTRUCTIONS = (
     "Rewrite the follow-up question as one standalone question that names the people, places "
     "and topic it refers to, so it can be understood without the conversation. Reply with the "
@@ -51,6 +61,18 @@ def answer_messages(
     user = (
         f"{ANSWER_INSTRUCTIONS}\n\n{PASSAGES_HEADING}\n{format_passages(passages)}\n\n"
         f"{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}"
+    )
+    return [Message("system", SYSTEM), Message("user", user)]
+
+
+def support_messages(
+    question: str, claim: str, passages: Sequence[ContextPassage], today: date
+) -> list[Message]:
+    """The passages first, then the question and a proposed answer: judging several answers
+    to one question re-uses the cached passages."""
+    user = (
+        f"{PASSAGES_HEADING}\n{format_passages(passages)}\n\n{TODAY_LABEL} {today.isoformat()}\n"
+        f"{QUESTION_LABEL} {question}\n{PROPOSED_LABEL} {claim}\n\n{SUPPORT_INSTRUCTIONS}"
     )
     return [Message("system", SYSTEM), Message("user", user)]
 

@@ -8,7 +8,7 @@ decide when the articles do not hold the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -38,6 +38,16 @@ def reciprocal_rank_fusion(
     return sorted(merged.values(), key=lambda p: p.score, reverse=True)
 
 
+def _by_score(rankings: Sequence[Sequence[Passage]],
+              score: Callable[[Passage], float | None]) -> list[Passage]:
+    """One ranking from several searches of the same kind (a chunk once, best score first)."""
+    merged: dict[str, Passage] = {}
+    for ranking in rankings:
+        for passage in ranking:
+            merged.setdefault(passage.chunk_id, passage)
+    return sorted(merged.values(), key=lambda p: score(p) or 0.0, reverse=True)
+
+
 class HybridRetriever:
     def __init__(
         self,
@@ -46,12 +56,14 @@ class HybridRetriever:
         embedder: Embedder,
         candidates: int = 40,
         rrf_k: int = 60,
+        prefer_boost: float = 0.0,
     ) -> None:
         self.store = store
         self.keyword = keyword
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.prefer_boost = prefer_boost
 
     def search(
         self,
@@ -68,18 +80,28 @@ class HybridRetriever:
         ``all_copies`` returns every copy instead.
 
         ``prefer`` (e.g. the weeks before the reference date) runs the same two searches inside
-        a narrower scope and fuses them as extra rankings: preferred passages get a second vote,
-        yet a clearly better passage outside the scope can still win.
+        that narrower scope, so that its passages are candidates even when many others outrank
+        them. Its results join the full-scope ones by their own scores (cosine similarity and
+        BM25 are comparable across scopes), and the fused score of a preferred passage is then
+        raised by ``prefer_boost``: a preferred passage wins against others about as relevant,
+        not against clearly better ones. (Fusing the preferred scope's own rankings would give
+        rank 1 to whatever passage that small scope holds, however unrelated.)
         """
         filters = filters or SearchFilters()
         vector = self.embedder.embed_query(query)
         depth = max(self.candidates, k)
         scopes = [filters] if prefer is None else [filters, prefer]
         dense = self.store.query_scopes(vector, depth, scopes, share=self.keyword.share)
-        rankings = []
-        for scope, ranking in zip(scopes, dense, strict=True):
-            rankings += [ranking, self.keyword.search(query, depth, scope)]
-        fused = reciprocal_rank_fusion(rankings, self.rrf_k)
+        lexical = [self.keyword.search(query, depth, scope) for scope in scopes]
+        fused = reciprocal_rank_fusion(
+            [_by_score(dense, lambda p: p.dense), _by_score(lexical, lambda p: p.lexical)],
+            self.rrf_k,
+        )
+        if prefer is not None and self.prefer_boost:
+            for passage in fused:
+                if prefer.admits(passage.source, passage.published):
+                    passage.score *= 1.0 + self.prefer_boost
+            fused.sort(key=lambda p: p.score, reverse=True)
         if not all_copies:
             fused = one_copy_per_story(fused, self.store, vector, filters)
         fused = fused[:k]

@@ -165,6 +165,10 @@ class RetrievalSettings(Section):
         14, ge=0, le=3650,
         description="prefer articles of this many days before the reference date (0 = off)",
         json_schema_extra=_flat("recent_days"))
+    prefer_boost: float = Field(
+        0.3, ge=0.0, le=5.0,
+        description="how much a preferred passage (the weeks before the reference date, or the "
+        "period the question names) is raised above one as relevant: fused score x (1 + this)")
 
 
 class AnswerSettings(Section):
@@ -308,6 +312,10 @@ class EvalSettings(Section):
     choice_orders: int = Field(
         4, ge=1, le=10, description="multiple choice: option orders scored and averaged "
         "(cancels a small model's letter bias)", json_schema_extra=_flat("choice_orders"))
+    nota_threshold: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="multiple choice with 'None of the above': pick it when the model's "
+        "judged support for the best other option is below this")
 
 
 class DevelopingSettings(Section):

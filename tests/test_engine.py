@@ -196,3 +196,7 @@ def test_time_words_are_a_floor_and_a_preference_not_a_window(shared_index: News
     answer = assistant.ask("What did the central bank do in March 2023?",
                            reference_date=date(2023, 6, 1))
     assert answer.refused
+    # A future year is what articles look ahead to: no floor.
+    ahead = assistant.ask("Where will the marathon world record be attempted in 2030?",
+                          reference_date=date(2022, 10, 1))
+    assert ahead.retrieval is not None and not ahead.retrieval.filters.has_dates

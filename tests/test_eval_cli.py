@@ -119,6 +119,10 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     result = run(tmp_path / "data", "--limit", "3")
     assert result.returncode == 2
     assert "--limit only applies to 'assistant eval realtimeqa'" in result.stderr
+    for flags in (["--nota"], ["--questions", "q.jsonl"]):
+        result = run(tmp_path / "data", *flags)
+        assert result.returncode == 2
+        assert f"{flags[0]} only applies to 'assistant eval realtimeqa'" in result.stderr
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("cases:\n  - id: x\n    question: Why?\n    answr: [1]\n", encoding="utf-8")

@@ -41,6 +41,97 @@ def test_answer_matches_variants_as_whole_words() -> None:
     assert not m.answer_matches("Iraq and Syria", ["Syria and Iraq"])  # order matters
 
 
+def test_strict_match_is_the_data_readmes_definition() -> None:
+    """Contained after lower-casing, dropping accents, punctuation, a/an/the, digit grouping."""
+    assert m.answer_matches("The answer is Nicolas Maduro.", ["Nicolás Maduro"])
+    assert m.answer_matches("Sinners, with 16 nominations", ["“Sinners”"])
+    assert m.answer_matches("about 2500 people", ["2,500"])
+    assert m.answer_matches("It is an Oscar record", ["the Oscar record"])
+    # A typographic apostrophe splits words like an ASCII one (the published 2026 scorer
+    # deleted it instead; see answer_matches).
+    assert m.answer_matches("Conan O'Brien hosted", ["Conan O’Brien"])
+    assert not m.answer_matches("four astronauts", ["4"])  # strict: no numbers as words
+    assert not m.answer_matches("cheddar cheese made with raw milk", ["Raw cheddar cheese"])
+
+
+RATES = ["A quarter of a percentage point", "Half a percentage point",
+         "Three-quarters of a percentage point", "A full percentage point"]
+
+
+@pytest.mark.parametrize(("answer", "choices", "right"), [
+    ("four astronauts", ["2", "3", "4", "5"], 2),
+    ("NASA flew four astronauts around the Moon [1].", ["Two", "Three", "4", "Six"], 2),
+    ("cheddar cheese made with raw milk",
+     ["Aged cheddar cheese", "Raw cheddar cheese", "Goat cheese", "Smoked gouda"], 1),
+    ("twenty-five people", ["15", "25", "35", "45"], 1),
+    ("the first time", ["1st", "2nd", "3rd", "4th"], 0),
+    ("three quarters of a point", RATES, 2),
+    ("the Seattle Seahawks against the New England Patriots",  # any order
+     ["Detroit Lions and Cleveland Browns", "New England Patriots and Seattle Seahawks",
+      "Kansas City Chiefs and Buffalo Bills", "Los Angeles Rams and San Francisco 49ers"], 1),
+    # A word every option has says nothing: "Indiana" is the whole of "Indiana University" here.
+    ("Indiana", ["University of Miami", "Indiana University", "Texas A&M University",
+                 "Clemson University"], 1),
+    ("Astronauts", ["An astronaut", "A cosmonaut", "A pilot", "A doctor"], 0),  # stemmed
+])
+def test_lenient_match_accepts(answer: str, choices: list[str], right: int) -> None:
+    assert not m.answer_matches(answer, [choices[right]])  # the strict score misses each
+    assert m.lenient_matches(answer, choices, right)
+
+
+@pytest.mark.parametrize(("answer", "choices", "right", "question"), [
+    ("three astronauts", ["2", "3", "4", "5"], 2, ""),  # another number
+    ("24 people", ["2", "3", "4", "5"], 2, ""),  # a digit inside a number is not that number
+    ("aged cheddar cheese", ["Aged cheddar", "Raw cheddar cheese", "Goat cheese", "Brie"], 1, ""),
+    # Names two options equally well: a hedge is no answer.
+    ("raw or aged cheddar cheese", ["Raw cheddar cheese", "Aged cheddar cheese", "Brie", "Feta"],
+     0, ""),
+    ("Gustavo", ["Gustavo Petro", "Gustavo Bolívar", "Iván Duque", "Sergio Fajardo"], 0, ""),
+    # Half of a name, or of a title, is not enough.
+    ("Stephen Nolan", ["Stephen Colbert", "Jimmy Kimmel", "Seth Meyers", "Jimmy Fallon"], 0, ""),
+    ("Artemis III", ["Lunar I", "Artemis II", "Pathfinder 9", "Apollo 18"], 1, ""),
+    ("Petro", ["Gustavo Petro", "Rodolfo Hernández", "Iván Duque", "Sergio Fajardo"], 0, ""),
+    # Repeating the question's words says nothing about the option.
+    ("She won the Nobel Prize.", ["Nobel Peace Prize", "Nobel Prize in Literature",
+                                  "Nobel Prize in Chemistry", "Nobel Prize in Physics"], 0,
+     "Which Nobel Prize did she win this week?"),
+    ("The articles do not say.", RATES, 2, "By how much did the Fed raise rates?"),
+    ("", RATES, 2, ""),
+])
+def test_lenient_match_rejects(answer: str, choices: list[str], right: int,
+                               question: str) -> None:
+    assert not m.lenient_matches(answer, choices, right, question)
+
+
+def test_lenient_match_includes_the_strict_one() -> None:
+    # Contained word for word, though it names another option too: right by both scores.
+    assert m.lenient_matches("Houston, not Minneapolis", ["Houston", "Minneapolis", "Miami",
+                                                          "Denver"], 1)
+
+
+def test_lenient_terms_and_option_overlap() -> None:
+    assert m.lenient_terms("Four astronauts, twenty-five days") == ["4", "astronaut", "25", "day"]
+    assert m.lenient_terms("The cheese made with raw milk") == ["chees", "made", "raw", "milk"]
+    overlaps = m.option_overlaps("cheddar cheese made with raw milk",
+                                 ["Raw cheddar cheese", "Goat milk"])
+    assert overlaps[0] == m.OptionOverlap(1.0, pytest.approx(0.75))  # 3 of 3; 3 of 5 words
+    assert overlaps[1].coverage == 0.5
+    # Words of the question, and words every option has, do not count.
+    overlaps = m.option_overlaps("she is expecting", ["She’s expecting a baby",
+                                                      "She’s writing a memoir"], "What news?")
+    assert overlaps[0].coverage == 0.5 and overlaps[1].coverage == 0.0
+
+
+def test_reason_kind_drops_the_particulars() -> None:
+    assert m.reason_kind("no passage is about the question (best similarity 0.19, 20% of "
+                         "its words found)") == "no passage is about the question"
+    assert m.reason_kind("no article matches the filters (since 2026-01-01)") == (
+        "no article matches the filters")
+    assert m.reason_kind("the articles do not contain the answer") == (
+        "the articles do not contain the answer")
+    assert m.reason_kind("") == "no reason given"
+
+
 def test_article_key_matches_id_url_or_exact_title() -> None:
     assert A.matches("a1") and A.matches("https://x.org/a") and A.matches("Troops leave Iraq")
     assert not A.matches("troops leave iraq") and not A.matches("Troops")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from assistant import prompts
 from assistant.backends.base import TokenScores
 from assistant.backends.fake import FakeChatModel
 from assistant.backends.llm import LLMBackend
@@ -109,3 +110,62 @@ def test_the_extractive_backend_picks_by_evidence(shared_index: NewsIndex) -> No
     assert "Eliud Kipchoge" in choice.retrieval.query  # the options sharpen the search
     assert solver.answer_closed_book("Who won?", choice.retrieval.filters.since or
                                      shared_index.settings.today) == ""
+
+
+def test_none_of_the_above_is_picked_when_the_passages_back_no_other_option(
+    shared_index: NewsIndex,
+) -> None:
+    question = "Who broke the marathon world record in Berlin?"
+    with_truth = ["Mo Farah", "Eliud Kipchoge", "Usain Bolt", "None of the above"]
+    without = ["Mo Farah", "Paula Radcliffe", "Usain Bolt", "None of the above"]
+    solver, model = make(shared_index)
+    assert solver.choose(question, with_truth).index == 1
+    choice = solver.choose(question, without)
+    assert choice.index == 3 and choice.support == 0.0
+    # The judgement came from the model's own support check, not from a letter.
+    judged = [c[-1].content for c in model.calls if prompts.SUPPORT_INSTRUCTIONS in
+              c[-1].content]
+    assert any("Proposed answer: Eliud Kipchoge" in p for p in judged)
+    assert all("None of the above" not in p for p in judged)
+
+
+class SupportScoringModel(FakeChatModel):
+    """Scores letters by a fixed preference and yes/no by a fixed support, like the local
+    model's next-token scores."""
+
+    supports_token_scores = True
+
+    def __init__(self, support: float) -> None:
+        super().__init__()
+        self.support = support
+
+    def score_next_token(self, messages, candidates):  # type: ignore[no-untyped-def]
+        if list(candidates)[:2] == ["yes", "Yes"]:
+            yes = self.support / 2
+            no = (1 - self.support) / 2
+            return TokenScores([math.log(max(x, 1e-9)) for x in (yes, yes, no, no)])
+        listed = re.findall(r"^([A-D])\. (.+)$", messages[-1].content, re.MULTILINE)
+        raw = [1.0 if text == "Mo Farah" else 0.0 for _, text in listed]
+        norm = math.log(sum(math.exp(x) for x in raw))
+        return TokenScores([x - norm for x in raw])
+
+
+@pytest.mark.parametrize(("support", "expected"), [(0.9, 0), (0.2, 3)])
+def test_the_support_threshold_decides_none_of_the_above(
+    shared_index: NewsIndex, support: float, expected: int,
+) -> None:
+    settings = shared_index.settings.updated(evals={"nota_threshold": 0.5})
+    model = SupportScoringModel(support)
+    solver = QuizSolver(Assistant(settings, backend=LLMBackend(model, settings),
+                                  index=shared_index))
+    choice = solver.choose("Who broke the marathon world record in Berlin?",
+                           ["Mo Farah", "Paula Radcliffe", "Usain Bolt", "None of the above"])
+    assert choice.index == expected and choice.support == pytest.approx(support)
+
+
+def test_nota_index() -> None:
+    from assistant.evals.quiz import nota_index
+
+    assert nota_index(["A", "None of the above"]) == 1
+    assert nota_index(["none of these.", "B"]) == 0
+    assert nota_index(["None of them won", "B"]) is None

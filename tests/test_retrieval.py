@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from conftest import make_settings, write_small_corpus
 
 from assistant.documents import Passage
@@ -122,3 +123,19 @@ def test_preferred_scope_breaks_ties_but_does_not_exclude(tmp_path: Path) -> Non
     both = index.search(query, k=5, prefer=july_2022)
     assert {p.article_id for p in both} == {"https://example.com/rates-2019",
                                             "https://example.com/rates-2022"}
+
+
+def test_a_preferred_scope_does_not_lift_unrelated_passages(shared_index: NewsIndex) -> None:
+    """Rank 1 inside a small preferred scope means little: the Berlin marathon (the only
+    article of late September) must not outrank the article that answers."""
+    september = SearchFilters(since=date(2022, 9, 20), until=date(2022, 9, 30))
+    results = shared_index.search("How many US troops remain in Iraq?", k=5, prefer=september)
+    assert results[0].title == "US reduces troop numbers in Iraq to 2,500: Pentagon"
+    marathon = [p for p in results if p.title == "Marathon record falls in Berlin"]
+    assert all(p.score < results[0].score for p in marathon)
+    # Among passages about as relevant, the preferred one is raised.
+    plain = {p.chunk_id: p.score for p in shared_index.search("record", k=5)}
+    boosted = shared_index.search("record", k=5, prefer=september)
+    for p in boosted:
+        expected = plain[p.chunk_id] * (1.3 if p.title.startswith("Marathon") else 1.0)
+        assert p.score == pytest.approx(expected)

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 from conftest import make_settings
 from news_site import COPY_B, COPY_C, ENGINEERS, INSURANCE, WIRE
 
@@ -101,3 +102,31 @@ def test_articles_written_before_stories_existed_are_grouped(tmp_path: Path) -> 
     assert len({records[a.id].story for a in (first, second, third)}) == 1
     stories = {m["article_id"]: m["story"] for _, _, m in index.store.iter_chunks()}
     assert stories[first.id] == stories[second.id] == records[first.id].story
+
+
+def test_grouping_a_whole_older_archive_writes_in_batches_chroma_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An index built before stories existed is grouped on its next write, however big it is:
+    Chroma refuses updates over its max batch size (5,461 here), so they are split."""
+    settings = make_settings(tmp_path)
+    index = NewsIndex(settings)
+    articles = [Article(f"Bridge {i} reopens", f"The bridge number {i} reopened today after "
+                        f"repairs to its deck number {i}.", url=f"https://example.com/b/{i}")
+                for i in range(12)]
+    index.add_articles(articles)
+    ids = [a.id for a in articles]
+    index.store.articles.update(ids=ids, metadatas=[{"story": "", "minhash": ""}] * len(ids))
+    monkeypatch.setattr(type(index.store.client), "get_max_batch_size", lambda self: 5)
+    collection = type(index.store.articles)
+    update = collection.update
+
+    def strict_update(self, ids, *args, **kwargs):  # type: ignore[no-untyped-def]
+        assert len(ids) <= 5, f"a batch of {len(ids)} is over the max batch size"
+        return update(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(collection, "update", strict_update)
+    NewsIndex(settings).add_articles([Article("Late news", "Something else entirely.",
+                                              url="https://example.com/late")])
+    records = index.store.article_records()
+    assert all(records[i].minhash and records[i].story for i in ids)

@@ -75,6 +75,10 @@ class FakeChatModel(ChatModel):
             previous = re.findall(r"^Q: (.*)$", prompt, re.MULTILINE)
             return f"{previous[-1]} {follow_up}" if previous else follow_up
         passages = _passages(prompt)
+        if prompts.SUPPORT_INSTRUCTIONS in prompt:  # does the evidence hold the proposed answer?
+            claim = set(content_terms(_after(prompt, prompts.PROPOSED_LABEL)))
+            evidence = set(content_terms(" ".join(text for _, text in passages)))
+            return "yes" if claim and claim <= evidence else "no"
         options = _OPTION.findall(prompt.split(prompts.QUESTION_LABEL)[-1])
         if options:
             evidence = " ".join(text for _, text in passages) or question

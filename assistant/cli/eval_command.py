@@ -119,7 +119,8 @@ def _print_suite(result: Any) -> None:
 # -- RealTimeQA ---------------------------------------------------------------------------------
 def run_benchmark(settings: Settings, data: Path | None, mode: str, limit: int | None,
                   closed_book: bool, judge_name: str | None, as_json: bool,
-                  report: Path | None, resume: Path | None) -> None:
+                  report: Path | None, resume: Path | None, questions: Path | None = None,
+                  nota: bool = False) -> None:
     from assistant.evals.judge import make_judge
     from assistant.evals.realtimeqa import Mode, QuestionResult, run_realtimeqa
     from assistant.evals.report import realtimeqa_markdown
@@ -151,7 +152,7 @@ def run_benchmark(settings: Settings, data: Path | None, mode: str, limit: int |
 
         run = run_realtimeqa(
             data, settings, mode=cast(Mode, mode), limit=limit, closed_book=closed_book,
-            judge=judge, judge_name=judge_name, resume=resume,
+            questions=questions, nota=nota, judge=judge, judge_name=judge_name, resume=resume,
             on_ingest=ingest_callback(progress, f"{data.name} corpus"),
             on_start=on_start, on_question=on_question,
         )
@@ -168,29 +169,19 @@ def run_benchmark(settings: Settings, data: Path | None, mode: str, limit: int |
 
 
 def _print_benchmark(run: Any) -> None:
-    from assistant.evals.realtimeqa import SUMMARY_KEYS
-    from assistant.evals.report import baseline_rows, format_value
+    from assistant.evals.report import realtimeqa_tables
 
-    book = ", closed book" if run.closed_book else ""
-    table = Table(title=f"RealTimeQA {run.folder.name} ({run.backend}, {run.mode}{book})",
-                  title_justify="left", min_width=60)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key in SUMMARY_KEYS:
-        table.add_row(key, format_value(run.summary.get(key), key))
-    out.print(table)
-    if run.baselines:
-        base = Table(title="Multiple-choice accuracy vs published baselines", title_justify="left",
-                     min_width=60)
-        base.add_column("system")
-        base.add_column("accuracy", justify="right")
-        ours = run.summary.get("mc_accuracy")
-        if ours is not None:
-            base.add_row(f"[bold]this run ({run.backend}{book})[/]", f"[bold]{ours:.3f}[/]")
-        for label, value in baseline_rows(run.baselines):
-            base.add_row(label, f"{value:.3f}")
-        base.add_row("random guess", "0.250")
-        out.print(base)
+    for title, header, rows, notes in realtimeqa_tables(run):
+        table = Table(title=title, title_justify="left", min_width=60)
+        for name in header:
+            wide = name in ("compared with / over", "check of the published figure", "system")
+            table.add_column(name, justify="left" if wide or name in ("metric", "reason")
+                             else "right", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        for note in notes:
+            out.print(note, style="dim")
 
 
 # -- the command --------------------------------------------------------------------------------
@@ -220,6 +211,12 @@ def eval_command(
     resume: Annotated[Path | None, typer.Option(
         "--resume", help=f"{REALTIMEQA}: append results to this JSONL file and skip questions "
                          "already in it.")] = None,
+    questions: Annotated[Path | None, typer.Option(
+        "--questions", help=f"{REALTIMEQA}: the questions file (relative to --data unless "
+                            "absolute; default questions.jsonl).")] = None,
+    nota: Annotated[bool, typer.Option(
+        "--nota", help=f"{REALTIMEQA}: the None-of-the-above set (--questions "
+                       "questions_nota.jsonl).")] = False,
 ) -> None:
     """Measure answer quality: eval suites with thresholds (exit 1 below them), or RealTimeQA.
 
@@ -233,9 +230,9 @@ def eval_command(
             raise InputError(f"'assistant eval {REALTIMEQA}' takes no suite names "
                              f"(got {' '.join(names[1:])})")
         run_benchmark(settings, data, mode or "mc", limit, closed_book, judge, as_json, report,
-                      resume)
+                      resume, questions, nota)
         return
     _check_suite_flags(data=data, mode=mode, limit=limit, closed_book=closed_book,
-                       resume=resume)
+                       resume=resume, questions=questions, nota=nota)
     if not run_suites(settings, names, judge, as_json, report):
         raise typer.Exit(1)

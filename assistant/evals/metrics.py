@@ -11,6 +11,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+from text_to_num import alpha2digit
 
 from assistant.citations import MARKER
 
@@ -36,13 +39,110 @@ def normalise_answer(text: str) -> str:
 
 
 def answer_matches(text: str, accepted: Iterable[str]) -> bool:
-    """True when some accepted variant, normalised, occurs in the normalised text as whole words."""
+    """True when some accepted variant, normalised, occurs in the normalised text as whole words.
+
+    The strict match of RealTimeQA's open answers (the right option's text contained in the
+    answer after :func:`normalise_answer`). One known difference from the scorer behind the
+    published 2026 figures: that one deletes non-ASCII characters, so a typographic apostrophe
+    joins words ("O’Brien" -> "obrien") where ASCII "'" splits them ("o brien"); here both
+    split, so "Conan O'Brien" matches "Conan O’Brien".
+    """
     haystack = f" {normalise_answer(text)} "
     for variant in accepted:
         needle = normalise_answer(variant)
         if needle and f" {needle} " in haystack:
             return True
     return False
+
+
+# -- the lenient open-answer score -------------------------------------------------------------
+# Small words that carry no answer; deliberately short (unlike the retrieval stopwords, which
+# drop "one", "first", "not" and the like, all of which can be an answer or change it).
+FUNCTION_WORDS = frozenset(
+    "a an the of in on at to for with by from and or as is was are were be been being it its "
+    "this that these those into onto than s".split()
+)
+LENIENT_COVERAGE = 0.5  # the best option must have more than this share of its words covered
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer  # PyStemmer, the stemmer of assistant.textutils too
+
+    return Stemmer.Stemmer("english")
+
+
+def lenient_terms(text: str) -> list[str]:
+    """The words of ``text`` for the lenient score: normalised, numbers written as words
+    turned into digits ("four" -> "4", "twenty-five" -> "25"; text2num), function words
+    dropped, the rest stemmed ("astronauts" -> "astronaut")."""
+    # threshold 0: single small numbers too ("one" -> "1"), the same on both sides
+    words = alpha2digit(normalise_answer(text), "en", threshold=0)
+    kept = [w for w in words.split() if w not in FUNCTION_WORDS]
+    stems = _stemmer().stemWords(kept)
+    return [w if w[0].isdigit() else s for w, s in zip(kept, stems, strict=True)]
+
+
+@dataclass(frozen=True)
+class OptionOverlap:
+    """How well an answer matches one option: the share of the option's words it contains
+    (``coverage``) and the token-overlap F1 of the two."""
+
+    coverage: float
+    f1: float
+
+
+def option_overlaps(text: str, choices: Sequence[str], question: str = "") -> list[OptionOverlap]:
+    """:class:`OptionOverlap` of ``text`` with each choice, on :func:`lenient_terms`.
+
+    Words of an option that the question already contains, or that every option contains, are
+    not counted (an answer that repeats them says nothing about which option it means), unless
+    that would leave the option with no words at all.
+    """
+    answer_set = set(lenient_terms(text))
+    options = [set(lenient_terms(choice)) for choice in choices]
+    shared = set.intersection(*options) if len(options) > 1 else set()
+    asked = set(lenient_terms(question)) | shared
+    overlaps = []
+    for terms in options:
+        terms = (terms - asked) or terms
+        common = len(terms & answer_set)
+        if not terms or not common:
+            overlaps.append(OptionOverlap(0.0, 0.0))
+            continue
+        coverage = common / len(terms)
+        precision = common / len(answer_set)
+        overlaps.append(OptionOverlap(coverage, 2 * coverage * precision / (coverage + precision)))
+    return overlaps
+
+
+def lenient_matches(text: str, choices: Sequence[str], answer_index: int,
+                    question: str = "") -> bool:
+    """The lenient open-answer score: strict match, or the right option is the answer's best
+    match among the choices.
+
+    Best match: the answer covers a larger share of the right option's words than of any
+    other option's (ties broken by token F1, a tie on both is no match), and more than half
+    of them (so "Stephen Nolan" is no match for "Stephen Colbert"). Words are compared as
+    :func:`lenient_terms` (numbers as digits, any order, function words dropped, stemmed), so
+    "four astronauts" matches "4" and "cheddar cheese made with raw milk" matches "Raw cheddar
+    cheese".
+    """
+    if answer_matches(text, [choices[answer_index]]):
+        return True
+    overlaps = option_overlaps(text, choices, question)
+    right = overlaps[answer_index]
+    if right.coverage <= LENIENT_COVERAGE:
+        return False
+    best = (right.coverage, right.f1)
+    return all((o.coverage, o.f1) < best for i, o in enumerate(overlaps) if i != answer_index)
+
+
+def reason_kind(reason: str) -> str:
+    """A refusal reason without its particulars: "no passage is about the question (best
+    similarity 0.19, ...)" -> "no passage is about the question"."""
+    kind = re.split(r"\s*[(:;]", reason.strip(), maxsplit=1)[0].strip().rstrip(".")
+    return kind or "no reason given"
 
 
 @dataclass(frozen=True)

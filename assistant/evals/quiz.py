@@ -21,6 +21,7 @@ from assistant.context import build_context
 from assistant.documents import Passage
 from assistant.engine import MAX_SOURCES, Assistant
 from assistant.filters import SearchFilters
+from assistant.judgement import SupportJudge
 from assistant.settings import EvalSettings
 from assistant.textutils import content_terms
 
@@ -64,6 +65,14 @@ def closed_book_messages(question: str, today: date) -> list[Message]:
     return [Message("system", QUIZ_SYSTEM), Message("user", user)]
 
 
+_NOTA = re.compile(r"^\W*none of (?:the )?(?:above|these|those)\W*$", re.IGNORECASE)
+
+
+def nota_index(choices: Sequence[str]) -> int | None:
+    """The position of a "None of the above" option, if there is one."""
+    return next((i for i, choice in enumerate(choices) if _NOTA.match(choice)), None)
+
+
 def parse_choice(reply: str, choices: Sequence[str]) -> int | None:
     """The option a reply names: a leading letter ("B", "B.", "(B)", "Answer: B") or its text."""
     letters = LETTERS[: len(choices)]
@@ -102,6 +111,7 @@ class Choice:
     context: list[ContextPassage] = field(default_factory=list)
     retrieval: RetrievalTrace | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    support: float | None = None  # judged support of the best real option (with NOTA)
 
 
 class QuizSolver:
@@ -139,12 +149,17 @@ class QuizSolver:
         retrieved = time.perf_counter()
         context = build_context(trace.query, passages, assistant.index.embedder,
                                 self.settings.choice_context_tokens, MAX_SOURCES)
-        index = self._pick(question, choices, context, today)
+        support = None
+        nota = nota_index(choices)
+        if nota is None:
+            index = self._pick(question, choices, context, today)
+        else:
+            index, support = self._pick_or_none(question, choices, nota, context, today)
         done = time.perf_counter()
         return Choice(index, passages, context, trace, {
             "retrieve_s": retrieved - started, "generate_s": done - retrieved,
             "total_s": done - started,
-        })
+        }, support)
 
     def answer_closed_book(self, question: str, today: date) -> str:
         """An answer from the model's own knowledge ("" for a backend without a model)."""
@@ -167,6 +182,26 @@ class QuizSolver:
         picked = parse_choice(reply, choices)
         # A reply that names no option: the passages' evidence decides, if they have any.
         return picked if picked is not None else evidence_choice(choices, passages)
+
+    def _pick_or_none(self, question: str, choices: Sequence[str], nota: int,
+                      passages: Sequence[ContextPassage], today: date
+                      ) -> tuple[int | None, float | None]:
+        """With a "None of the above" option: the best of the other options, unless the
+        passages do not back it. Whether they do is the answer engine's own judgement (the
+        model's support of the claim; without a model, whether the passages hold its words),
+        not a fourth guess among the letters."""
+        real = [i for i in range(len(choices)) if i != nota]
+        picked = self._pick(question, [choices[i] for i in real], passages, today)
+        if picked is None:
+            return nota, None
+        best = real[picked]
+        if self.model is None:  # the extractive backend picked by evidence: it has some
+            return best, None
+        support = SupportJudge(self.model).probability(question, choices[best], passages,
+                                                       today)
+        if support is not None and support < self.settings.nota_threshold:
+            return nota, support
+        return best, support
 
     def _scores(self, model: ChatModel, question: str, choices: Sequence[str],
                 passages: Sequence[ContextPassage], today: date) -> list[float] | None:

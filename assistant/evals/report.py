@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.evals.realtimeqa import BASELINE_LABELS, SUMMARY_KEYS, QuizRun
+from assistant.evals.baselines import KIND_TEXT
+from assistant.evals.realtimeqa import SUMMARY_KEYS, QuizRun
 from assistant.evals.runner import SuiteResult
 from assistant.evals.scoring import SUITE_METRICS, expected_text, suite_metrics
 from assistant.textutils import clip_line
@@ -94,37 +95,163 @@ def suites_markdown(results: Sequence[SuiteResult]) -> str:
 
 
 # -- RealTimeQA --------------------------------------------------------------------------------
-def baseline_rows(baselines: dict[str, float]) -> list[tuple[str, float]]:
-    rows = [(BASELINE_LABELS.get(name, name), value) for name, value in baselines.items()]
-    return sorted(rows, key=lambda row: -row[1])
+# The CLI and the Markdown report show the same tables: both render these rows.
+Table = tuple[str, list[str], list[list[str]], list[str]]  # title, header, rows, notes
+
+
+def _range(values: Sequence[float | None]) -> str:
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return ""
+    low, high = present[0], present[-1]
+    return f"{low:.3f}" if low == high else f"{low:.3f} .. {high:.3f}"
+
+
+def _baselines_said(run: QuizRun, lenient: bool = False) -> str:
+    rows = [c for c in run.comparisons if c.questions]
+    spread = _range([c.lenient if lenient else c.accuracy for c in rows])
+    return f"baselines {spread}, each on its questions (table below)" if spread else ""
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def summary_table(run: QuizRun) -> Table:
+    """Each metric that applies to the run, with what it is compared with or measured over."""
+    results = run.results
+    chance = _chance(run)
+    random = f"random guess {chance:.3f}" if chance else ""
+    gold = sum(1 for r in results if r.has_gold)
+    search = sum(1 for r in results if r.has_search)
+    refused = sum(1 for r in results if r.refused)
+    reference = {
+        "questions": f"from {run.questions_file.name if run.questions_file else 'questions'}",
+        "mc_accuracy": _join(random, _baselines_said(run)),
+        "open_accuracy": _join("strict string match" + (" (+ LLM judge)" if run.judge else ""),
+                               _baselines_said(run)),
+        "open_accuracy_lenient": _join("lenient match", _baselines_said(run, lenient=True)),
+        "nota_questions": "questions whose answer is None of the above",
+        "nota_recall": _join("picked None of the above when it is the answer", random),
+        "nota_false_rate": _join("picked None of the above when it is not", random),
+        "hit@1": f"gold article ranked first; {gold} questions name one",
+        "hit@5": f"gold article in the top 5; {gold} questions",
+        "hit@10": f"gold article in the top 10; {gold} questions",
+        "mrr": f"gold article, mean 1/rank; {gold} questions",
+        "search_hit@5": f"one of its search_urls in the top 5 articles; {search} questions",
+        "search_hit@10": f"one of its search_urls in the top 10 articles; {search} questions",
+        "citation_accuracy": "cited articles that are a gold or search url of the question",
+        "refusal_rate": f"{refused} refused" + ("; reasons below" if refused else ""),
+        "latency_p50_s": "seconds a question",
+        "latency_p95_s": "seconds a question",
+    }
+    rows = [[key, format_value(run.summary.get(key), key), reference.get(key, "")]
+            for key in SUMMARY_KEYS if run.summary.get(key) is not None]
+    kind = "multiple choice" if run.mode == "mc" else "open answers"
+    book = ", closed book" if run.closed_book else ""
+    title = f"RealTimeQA {run.folder.name} ({run.backend}, {kind}{book})"
+    return title, ["metric", "value", "compared with / over"], rows, []
+
+
+def _chance(run: QuizRun) -> float | None:
+    """The accuracy of picking an option at random, over the run's questions."""
+    shares = [1 / r.options for r in run.results if r.options]
+    return sum(shares) / len(shares) if shares else None
+
+
+def baselines_table(run: QuizRun) -> Table | None:
+    """This run beside each baseline of its kind, on the questions that baseline answered."""
+    if not run.comparisons:
+        return None
+    kind = run.comparisons[0].baseline.kind
+    open_mode = run.mode == "open"
+    book = ", closed book" if run.closed_book else ""
+    title = f"Baselines ({KIND_TEXT.get(kind, kind)}), each on the questions it answered"
+    if open_mode:
+        header = ["system", "questions", "baseline strict", "this run strict",
+                  "baseline lenient", "this run lenient", "check of the published figure"]
+    else:
+        header = ["system", "questions", "baseline", "this run", "check of the published figure"]
+    ours = run.summary.get("open_accuracy" if open_mode else "mc_accuracy")
+    first = [f"this run ({run.backend}{book}), all its questions", str(len(run.results)), "",
+             format_value(ours)]
+    if open_mode:
+        first += ["", format_value(run.summary.get("open_accuracy_lenient"))]
+    rows = [[*first, ""]]
+    shown = [c for c in run.comparisons if c.questions]
+    for c in shown:
+        row = [c.baseline.label, str(c.questions), format_value(c.accuracy), format_value(c.ours)]
+        if open_mode:
+            row += [format_value(c.lenient), format_value(c.ours_lenient)]
+        rows.append([*row, c.check])
+    if not open_mode:
+        chance = _chance(run)
+        if chance:
+            rows.append(["random guess", str(len(run.results)), f"{chance:.3f}", "", ""])
+    notes = []
+    missing = [c.baseline.label for c in run.comparisons if not c.questions]
+    if missing and not shown:
+        why = ("not every model ran every week" if run.comparable else "they ran on "
+               "questions.jsonl; a question with other options, such as the None of the above "
+               "set, is not comparable")
+        notes.append(f"None of the {len(missing)} baselines answered these questions ({why}).")
+    elif missing:
+        notes.append(f"{len(missing)} baselines answered none of these questions: "
+                     f"{', '.join(missing)}.")
+    if run.judge and open_mode:
+        notes.append("strict columns: string match only, for this run too (the judge is not "
+                     "applied to the baselines)")
+    return title, header, rows, notes
+
+
+def refusals_table(run: QuizRun) -> Table | None:
+    reasons = run.refusal_reasons
+    if not reasons:
+        return None
+    rows = [[kind, str(count)] for kind, count in reasons.items()]
+    return "Refusals by reason", ["reason", "questions"], rows, []
+
+
+def _markdown_table(table: Table) -> list[str]:
+    title, header, rows, notes = table
+    numeric = {"value", "questions", "baseline", "this run", "baseline strict",
+               "this run strict", "baseline lenient", "this run lenient"}
+    lines = [f"## {title}", "", "| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if h in numeric else "---" for h in header) + "|"]
+    lines += ["| " + " | ".join(_cell(c, 400) for c in row) + " |" for row in rows]
+    lines += [""] + [f"{n}" for n in notes] + ([""] if notes else [])
+    return lines
+
+
+def realtimeqa_tables(run: QuizRun) -> list[Table]:
+    """The summary, the baseline comparison and the refusal reasons (those that apply)."""
+    tables = [summary_table(run), baselines_table(run), refusals_table(run)]
+    return [t for t in tables if t is not None]
 
 
 def realtimeqa_markdown(run: QuizRun) -> str:
     kind = "multiple choice" if run.mode == "mc" else "open answers"
     book = ", closed book" if run.closed_book else ""
+    source = run.questions_file.name if run.questions_file else "questions.jsonl"
     lines = [
         f"# RealTimeQA: {run.folder.name}", "",
-        f"Backend `{run.backend}`, {kind}{book}, {len(run.results)} questions "
+        f"Backend `{run.backend}`, {kind}{book}, {len(run.results)} questions of `{source}` "
         f"({sum(1 for r in run.results if r.has_gold)} with a gold article), collection "
         f"`{run.collection}`.", "",
-        "| metric | value |", "|---|---:|",
     ]
-    lines += [f"| {k} | {format_value(run.summary.get(k), k)} |" for k in SUMMARY_KEYS]
-    if run.baselines:
-        ours = run.summary.get("mc_accuracy")
-        lines += ["", "Multiple-choice accuracy, published baselines on the same questions:", "",
-                  "| system | accuracy |", "|---|---:|"]
-        if ours is not None:
-            lines.append(f"| **this run ({run.backend}{book})** | **{ours:.3f}** |")
-        lines += [f"| {label} | {value:.3f} |" for label, value in baseline_rows(run.baselines)]
-        lines.append("| random guess | 0.250 |")
-    lines += ["", "## Questions", "",
-              "| id | date | question | answer | expected | ok | gold rank | s |",
-              "|---|---|---|---|---|---|---:|---:|"]
+    for table in realtimeqa_tables(run):
+        lines += _markdown_table(table)
+    lines += ["## Questions", "",
+              "| id | date | question | answer | expected | ok | lenient | search rank "
+              "| gold rank | s |",
+              "|---|---|---|---|---|---|---|---:|---:|---:|"]
     for r in run.results:
-        ok = "yes" if r.correct else ("refused" if r.refused else "no")
+        ok = "yes" if r.correct else (f"refused: {r.reason}" if r.refused else "no")
+        lenient = "" if r.lenient is None else ("yes" if r.lenient else "no")
+        search = "" if not r.has_search else (str(r.search_rank) if r.search_rank else "-")
         rank = "" if not r.has_gold else (str(r.gold_rank) if r.gold_rank else "-")
         lines.append(f"| {r.id} | {r.date} | {_cell(r.question, 100)} | {_cell(r.answer, 100)} "
-                     f"| {_cell(r.expected, 60)} | {ok} | {rank} | {r.latency_s:.2f} |")
+                     f"| {_cell(r.expected, 60)} | {_cell(ok, 120)} | {lenient} | {search} "
+                     f"| {rank} | {r.latency_s:.2f} |")
     lines.append("")
     return "\n".join(lines)

@@ -30,6 +30,8 @@ from assistant.settings import Settings
 
 logging.getLogger("chromadb").setLevel(logging.ERROR)
 
+_ARTICLES_PER_READ = 500  # article ids in one ``$in`` (SQLite limits a query's variables)
+
 
 @dataclass
 class ArticleRecord:
@@ -281,14 +283,16 @@ class ChromaStore:
     def article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Articles' texts put back together from their chunks (for records without a
         signature); overlapping chunks are laid at their offsets."""
-        if not article_ids:
-            return {}
-        got = self.chunks.get(where={"article_id": {"$in": list(article_ids)}},
-                              include=["documents", "metadatas"])
         pieces: dict[str, list[tuple[int, str]]] = {}
-        for doc, meta in zip(got["documents"], got["metadatas"], strict=False):
-            pieces.setdefault(str(meta["article_id"]), []).append((int(meta.get("start", 0)),
-                                                                   doc or ""))
+        ids = list(article_ids)
+        with self._guard("reading article texts"):
+            for start in range(0, len(ids), _ARTICLES_PER_READ):
+                got = self.chunks.get(
+                    where={"article_id": {"$in": ids[start:start + _ARTICLES_PER_READ]}},
+                    include=["documents", "metadatas"])
+                for doc, meta in zip(got["documents"], got["metadatas"], strict=False):
+                    pieces.setdefault(str(meta["article_id"]), []).append(
+                        (int(meta.get("start", 0)), doc or ""))
         texts: dict[str, str] = {}
         for aid, parts in pieces.items():
             out: list[str] = []
@@ -422,17 +426,25 @@ class ChromaStore:
 
     def set_stories(self, stories: dict[str, tuple[str, str]]) -> None:
         """Give articles written before stories existed a story id and a signature
-        (``{article id: (story, minhash)}``), on their records and on their chunks."""
+        (``{article id: (story, minhash)}``), on their records and on their chunks, in
+        batches Chroma accepts (a whole archive can need it at once)."""
         if not stories:
             return
-        self._bump_generation()
         ids = list(stories)
-        self.articles.update(ids=ids, metadatas=[
-            {"story": stories[i][0], "minhash": stories[i][1]} for i in ids])
-        got = self.chunks.get(where={"article_id": {"$in": ids}}, include=["metadatas"])
-        if got["ids"]:
-            self.chunks.update(ids=got["ids"], metadatas=[
-                {"story": stories[str(meta["article_id"])][0]} for meta in got["metadatas"]])
+        limit = self.client.get_max_batch_size()
+        with self._guard("recording stories"):
+            for start in range(0, len(ids), min(limit, _ARTICLES_PER_READ)):
+                part = ids[start:start + min(limit, _ARTICLES_PER_READ)]
+                self.articles.update(ids=part, metadatas=[
+                    {"story": stories[i][0], "minhash": stories[i][1]} for i in part])
+                got = self.chunks.get(where={"article_id": {"$in": part}},
+                                      include=["metadatas"])
+                for first in range(0, len(got["ids"]), limit):
+                    self.chunks.update(
+                        ids=got["ids"][first:first + limit],
+                        metadatas=[{"story": stories[str(meta["article_id"])][0]}
+                                   for meta in got["metadatas"][first:first + limit]])
+            self._bump_generation()
 
     def set_origins(self, article_id: str, origins: list[str]) -> None:
         with self._guard("updating an article record"):
