@@ -14,6 +14,7 @@ from typing import cast
 import pytest
 from conftest import CliResult, benchmarks_dir, invoke, make_settings
 
+from assistant import prompts
 from assistant.answer import Answer
 from assistant.backends.fake import FakeChatModel
 from assistant.backends.llm import LLMBackend
@@ -463,17 +464,23 @@ def test_nota_set_passes_every_option_and_scores_none_of_the_above(
         bench26: tuple[Path, Path], tmp_path: Path) -> None:
     folder, data = bench26
     settings = make_settings(tmp_path, data_dir=data)
-    # Scripted picks: D (NOTA, right), D (NOTA, wrong: the answer is B), B (right).
-    model = FakeChatModel(replies=["D", "D", "B"])
+    # Scripted: the best real option, then the model's support judgement of it. Q1: A, not
+    # supported -> NOTA (right). Q2: B, not supported -> NOTA (wrong: B is right). Q3: B, yes.
+    script = ["A", "no", "B", "no", "B", "yes"]
+    model = FakeChatModel(replies=list(script))
     run = rtqa.run_realtimeqa(folder, settings, nota=True, backend=LLMBackend(model, settings))
     assert [r.id for r in run.results] == ["w1_0_nota", "w1_1_nota", "w1_2_nota"]
     assert [r.choice for r in run.results] == [3, 3, 1]
+    assert [r.best_real for r in run.results] == [0, 1, 1]  # what the judgement weighed
     assert [r.expected_index for r in run.results] == [3, 1, 1]
     assert run.summary["mc_accuracy"] == pytest.approx(2 / 3)
     assert run.summary["nota_questions"] == 1
     assert run.summary["nota_recall"] == 1.0  # the one question whose answer is NOTA
     assert run.summary["nota_false_rate"] == 0.5  # picked on one of the two others
-    assert all("D. None of the above" in call[-1].content for call in model.calls)
+    # "None of the above" is never a letter to guess: the model chose among the real options.
+    prompts_seen = [call[-1].content for call in model.calls]
+    assert not any("None of the above" in p for p in prompts_seen)
+    assert sum(prompts.SUPPORT_INSTRUCTIONS in p for p in prompts_seen) == 3
     # The baselines ran on other options: no comparison, and the report says why.
     assert run.comparisons and all(c.questions == 0 for c in run.comparisons)
     from assistant.evals.report import realtimeqa_markdown
@@ -483,7 +490,7 @@ def test_nota_set_passes_every_option_and_scores_none_of_the_above(
     # --questions with the same file, relative to --data or absolute, is the same run.
     for given in ("questions_nota.jsonl", str(folder / "questions_nota.jsonl")):
         again = rtqa.run_realtimeqa(folder, settings, questions=given, backend=LLMBackend(
-            FakeChatModel(replies=["D", "D", "B"]), settings))
+            FakeChatModel(replies=list(script)), settings))
         assert [r.to_dict() | {"latency_s": 0} for r in again.results] == [
             r.to_dict() | {"latency_s": 0} for r in run.results]
 

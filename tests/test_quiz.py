@@ -121,7 +121,7 @@ def test_none_of_the_above_is_picked_when_the_passages_back_no_other_option(
     solver, model = make(shared_index)
     assert solver.choose(question, with_truth).index == 1
     choice = solver.choose(question, without)
-    assert choice.index == 3 and choice.support == 0.0
+    assert choice.index == 3 and choice.support == 0.0 and choice.best_real is not None
     # The judgement came from the model's own support check, not from a letter.
     judged = [c[-1].content for c in model.calls if prompts.SUPPORT_INSTRUCTIONS in
               c[-1].content]
@@ -161,6 +161,7 @@ def test_the_support_threshold_decides_none_of_the_above(
     choice = solver.choose("Who broke the marathon world record in Berlin?",
                            ["Mo Farah", "Paula Radcliffe", "Usain Bolt", "None of the above"])
     assert choice.index == expected and choice.support == pytest.approx(support)
+    assert choice.best_real == 0  # what was weighed, recorded for choosing the threshold
 
 
 def test_nota_index() -> None:

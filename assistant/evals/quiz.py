@@ -112,6 +112,7 @@ class Choice:
     retrieval: RetrievalTrace | None = None
     timings: dict[str, float] = field(default_factory=dict)
     support: float | None = None  # judged support of the best real option (with NOTA)
+    best_real: int | None = None  # with NOTA: the best other option, the one support judged
 
 
 class QuizSolver:
@@ -149,17 +150,18 @@ class QuizSolver:
         retrieved = time.perf_counter()
         context = build_context(trace.query, passages, assistant.index.embedder,
                                 self.settings.choice_context_tokens, MAX_SOURCES)
-        support = None
+        support = best_real = None
         nota = nota_index(choices)
         if nota is None:
             index = self._pick(question, choices, context, today)
         else:
-            index, support = self._pick_or_none(question, choices, nota, context, today)
+            index, best_real, support = self._pick_or_none(question, choices, nota, context,
+                                                           today)
         done = time.perf_counter()
         return Choice(index, passages, context, trace, {
             "retrieve_s": retrieved - started, "generate_s": done - retrieved,
             "total_s": done - started,
-        }, support)
+        }, support, best_real)
 
     def answer_closed_book(self, question: str, today: date) -> str:
         """An answer from the model's own knowledge ("" for a backend without a model)."""
@@ -185,23 +187,24 @@ class QuizSolver:
 
     def _pick_or_none(self, question: str, choices: Sequence[str], nota: int,
                       passages: Sequence[ContextPassage], today: date
-                      ) -> tuple[int | None, float | None]:
+                      ) -> tuple[int | None, int | None, float | None]:
         """With a "None of the above" option: the best of the other options, unless the
         passages do not back it. Whether they do is the answer engine's own judgement (the
         model's support of the claim; without a model, whether the passages hold its words),
-        not a fourth guess among the letters."""
+        not a fourth guess among the letters. Returns the pick, the best other option and
+        its judged support."""
         real = [i for i in range(len(choices)) if i != nota]
         picked = self._pick(question, [choices[i] for i in real], passages, today)
         if picked is None:
-            return nota, None
+            return nota, None, None
         best = real[picked]
         if self.model is None:  # the extractive backend picked by evidence: it has some
-            return best, None
+            return best, best, None
         support = SupportJudge(self.model).probability(question, choices[best], passages,
                                                        today)
         if support is not None and support < self.settings.nota_threshold:
-            return nota, support
-        return best, support
+            return nota, best, support
+        return best, best, support
 
     def _scores(self, model: ChatModel, question: str, choices: Sequence[str],
                 passages: Sequence[ContextPassage], today: date) -> list[float] | None:

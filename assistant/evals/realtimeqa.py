@@ -167,6 +167,8 @@ class QuizResponse:
     cited: list[m.ArticleKey] = field(default_factory=list)
     retrieved: list[m.ArticleKey] = field(default_factory=list)  # depth-10 search, rank order
     latency_s: float = 0.0
+    support: float | None = None  # with NOTA: the judged support of the best other option
+    best_real: int | None = None  # with NOTA: that option
 
 
 def _keys(passages: Sequence[Passage]) -> list[m.ArticleKey]:
@@ -189,7 +191,7 @@ def answer_choice(solver: QuizSolver, question: QuizQuestion, closed_book: bool 
     return QuizResponse(picked.index, text, picked.index is None,
                         "no option picked" if picked.index is None else "",
                         retrieved=_deeper(solver.assistant.index, picked.retrieval, depth),
-                        latency_s=latency)
+                        latency_s=latency, support=picked.support, best_real=picked.best_real)
 
 
 def answer_open(solver: QuizSolver, question: QuizQuestion, closed_book: bool = False,
@@ -237,6 +239,10 @@ class QuestionResult:
     search_rank: int | None = None  # rank of its first search_urls article, among 10
     nota_choice: int | None = None  # the position of a "None of the above" option
     options: int = 0  # how many options the question has
+    # With NOTA: the best other option and its judged support, so that a threshold can be
+    # chosen from one run (support below it picks None of the above).
+    best_real: int | None = None
+    support: float | None = None
 
     @property
     def strict(self) -> bool:
@@ -278,6 +284,7 @@ def score(question: QuizQuestion, key: QuizKey, response: QuizResponse, mode: Mo
         latency_s=response.latency_s, reason=response.reason, lenient=lenient,
         has_search=bool(key.search_urls), search_rank=search_rank,
         nota_choice=nota_index(question.choices), options=len(question.choices),
+        best_real=response.best_real, support=response.support,
     )
 
 
