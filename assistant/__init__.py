@@ -30,6 +30,7 @@ __all__ = [
     "Settings",
     "ask",
     "load_settings",
+    "timeline",
 ]
 
 _assistants: dict[str, Any] = {}
@@ -66,6 +67,29 @@ def ask(
     configured one (a name in ``assistant.registry.BACKENDS``). The first call builds the index
     from the default corpus when it is empty.
     """
+    return _assistant(settings, backend).ask(
+        question, k=k, source=source, since=since, until=until, reference_date=reference_date
+    )
+
+
+def timeline(
+    topic: str,
+    *,
+    source: str | list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    reference_date: date | None = None,
+    backend: str | None = None,
+    settings: Settings | None = None,
+) -> Answer:
+    """A timeline of ``topic``: ``answer.events`` (date, text, citations) oldest first, from
+    many articles, and ``answer.conflicts`` where reports disagree. Options as for ``ask``."""
+    return _assistant(settings, backend).timeline(
+        topic, source=source, since=since, until=until, reference_date=reference_date
+    )
+
+
+def _assistant(settings: Settings | None, backend: str | None) -> Any:
     from assistant.engine import Assistant
 
     settings = settings or load_settings()
@@ -73,6 +97,4 @@ def ask(
     assistant = _assistants.get(key)
     if assistant is None:
         assistant = _assistants[key] = Assistant(settings, backend=backend)
-    return assistant.ask(
-        question, k=k, source=source, since=since, until=until, reference_date=reference_date
-    )
+    return assistant

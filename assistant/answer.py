@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from assistant.developments import Conflict, Event
 from assistant.documents import Passage
 from assistant.filters import SearchFilters
 
@@ -89,6 +90,10 @@ class Answer:
     reason: str = ""  # why the assistant refused
     stopped: bool = False  # the user interrupted generation
     backend: str = ""
+    events: list[Event] = field(default_factory=list)  # a timeline, oldest first
+    conflicts: list[Conflict] = field(default_factory=list)  # reports that disagree
+    as_of: date | None = None  # the newest cited source's date
+    stale: bool = False  # asks about the present, but the newest source is older than allowed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,4 +108,8 @@ class Answer:
             "filters": self.retrieval.to_dict() if self.retrieval else {},
             "backend": self.backend,
             "stopped": self.stopped,
+            "events": [e.to_dict() for e in self.events],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "stale": self.stale,
         }

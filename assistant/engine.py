@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assistant import prompts
+from assistant.annotate import annotate_answer
 from assistant.answer import Answer, RetrievalTrace
 from assistant.backends import AnswerRequest, Backend, ContextPassage, Turn, create_backend
 from assistant.citations import parse_claims, renumber
@@ -26,7 +27,9 @@ from assistant.filters import SearchFilters
 from assistant.index import NewsIndex
 from assistant.ingest import ProgressCallback
 from assistant.settings import Settings, load_settings
+from assistant.timeline import run_timeline, timeline_topic
 from assistant.timewords import infer_date_range
+from assistant.topics import names_missing
 from assistant.verification import Verifier, looks_like_refusal
 
 if TYPE_CHECKING:
@@ -131,8 +134,13 @@ class Assistant:
         until: date | None = None,
         reference_date: date | None = None,
         history: Sequence[Turn] | None = None,
+        timeline: bool = False,
     ) -> AnswerStream:
-        """Start answering; iterate the result for text deltas, then read ``.answer``."""
+        """Start answering; iterate the result for text deltas, then read ``.answer``.
+
+        ``timeline`` answers with a dated list of events whatever the wording (questions
+        like "How did X unfold?" get one anyway).
+        """
         question = (question or "").strip()
         if not question:
             raise InputError("empty question: ask something about the news articles")
@@ -141,7 +149,13 @@ class Assistant:
         filters = SearchFilters.make(source, since, until)
         today = reference_date or self.settings.today
         k = k or self.settings.retrieval.top_k
-        return AnswerStream(self._run(question, k, filters, today, list(history or [])))
+        return AnswerStream(self._run(question, k, filters, today, list(history or []),
+                                      timeline))
+
+    def timeline(self, topic: str, **options: Any) -> Answer:
+        """A timeline of ``topic``: dated events from many articles, in order, each cited;
+        options as for :meth:`stream`."""
+        return self.ask(topic, timeline=True, **options)
 
     def search(
         self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
@@ -211,7 +225,8 @@ class Assistant:
         return RetrievalTrace(question, filters, prefer)
 
     def _run(
-        self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn]
+        self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn],
+        timeline: bool = False,
     ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
@@ -219,10 +234,21 @@ class Assistant:
         if history and needs_rewrite(question):
             standalone = self.backend.rewrite_question(history, question)
             timings["rewrite_s"] = time.perf_counter() - started
-        trace = self.scope(standalone, explicit, today)
         self._ensure_built()
+        topic = timeline_topic(standalone, forced=timeline)
+        if topic is not None:
+            return (yield from run_timeline(self, question, standalone, topic, explicit, today,
+                                            self._irrelevant, _Stop))
+        trace = self.scope(standalone, explicit, today)
         mark = time.perf_counter()
         passages = trace.search(self.index, k)
+        if trace.prefer is not None and names_missing(standalone, _texts(passages)):
+            # The preferred window (recent weeks, "this week") filled the top k with other
+            # stories: a question about an older story it names ("the Port of Keld", two weeks
+            # on) gets that story's articles, and the answer says how old they are.
+            unpreferred = self.index.search(standalone, k, trace.filters)
+            if not names_missing(standalone, _texts(unpreferred)):
+                trace, passages = replace(trace, prefer=None), unpreferred
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(
             question=question,
@@ -268,6 +294,14 @@ class Assistant:
                 timings["tokens_per_s"] = usage.completion_tokens / timings["generate_s"]
 
         self._finish(answer, "".join(pieces), context)
+        if not answer.refused:
+            mark = time.perf_counter()
+            developing = self.settings.developing
+            # The whole story, not only its recent reports: no preferred window here.
+            wide = (self.index.search(standalone, developing.conflict_passages, trace.filters)
+                    if developing.conflict_passages else [])
+            annotate_answer(answer, standalone, context, wide, today, developing)
+            timings["annotate_s"] = time.perf_counter() - mark
         timings["total_s"] = time.perf_counter() - started
         answer.timings = timings
         return answer
@@ -332,6 +366,12 @@ def _ceiling(today: date) -> date:
     date, one more day: an outlet ahead of us in time zones already dates its articles
     tomorrow."""
     return today + timedelta(days=1) if today >= date.today() else today
+
+
+def _texts(passages: Sequence[Passage]) -> Iterator[str]:
+    for p in passages:
+        yield p.title
+        yield p.text
 
 
 def _filter_text(filters: SearchFilters) -> str:

@@ -86,3 +86,29 @@ def rewrite_messages(history: Sequence[Turn], question: str) -> list[Message]:
         f"{FOLLOW_UP_LABEL} {question}"
     )
     return [Message("system", "You rewrite follow-up questions."), Message("user", user)]
+
+
+# -- timelines (assistant/timeline.py) ---------------------------------------------------------
+# One short call per article: the 1.5B local model reads ~80 prompt tokens a second, so the
+# article is cut to its lead and most relevant sentences, and the reply is one line. The
+# instructions and the topic come first: they are the same for every article of a timeline,
+# so llama.cpp evaluates them once and only the article's tokens after.
+EVENT_SYSTEM = "You write one-line summaries of news articles, using only the article."
+EVENT_INSTRUCTIONS = (
+    "Write the main new event that the article below reports about the topic, as one short "
+    "sentence of at most 20 words: who did what, with its key number if there is one. "
+    "Use only the article. Reply with the sentence only."
+)
+TOPIC_LABEL = "Topic:"
+ARTICLE_LABEL = "Article"
+
+
+def event_messages(topic: str, title: str, source: str, published: date | None,
+                   sentences: Sequence[str]) -> list[Message]:
+    when = published.isoformat() if published else "date unknown"
+    user = (
+        f"{EVENT_INSTRUCTIONS}\n\n{TOPIC_LABEL} {topic}\n\n"
+        f"{ARTICLE_LABEL} ({source or 'unknown source'}, {when}): {title}\n"
+        + " ".join(sentences)
+    )
+    return [Message("system", EVENT_SYSTEM), Message("user", user)]

@@ -1,7 +1,8 @@
 """One typed settings object in nested sections: defaults < TOML file < environment < flags.
 
 Sections: ``store``, ``ingest``, ``embedder``, ``retrieval``, ``answer``, ``local``, ``openai``,
-``feeds``, ``evals``; e.g. ``settings.retrieval.top_k``. The same value can be given
+``feeds``, ``evals``, ``developing``; e.g. ``settings.retrieval.top_k``. The same value can be
+given
 
 - in the TOML file as ``[retrieval]`` ``top_k = 5`` (or, flat, ``top_k = 5`` at the top level);
 - in the environment as ``ASSISTANT_RETRIEVAL__TOP_K=5`` or, flat, ``ASSISTANT_TOP_K=5``;
@@ -313,6 +314,40 @@ class EvalSettings(Section):
         "judged support for the best other option is below this")
 
 
+class DevelopingSettings(Section):
+    """Answers that read many articles: timelines, conflicting reports, "as of" dates.
+
+    Set as ``[developing]`` in the config file or ``ASSISTANT_DEVELOPING__<NAME>`` in the
+    environment (nested names only).
+    """
+
+    timeline_articles: int = Field(
+        10, ge=1, le=50, description="at most this many articles feed one timeline")
+    timeline_passages: int = Field(
+        60, ge=5, le=400,
+        description="chunks retrieved for a timeline (wider than top_k: events span articles)")
+    events_per_article: int = Field(
+        2, ge=1, le=5,
+        description="events taken from one article without a model (its lead + dated "
+        "sentences)")
+    event_tokens: int = Field(
+        90, ge=30, le=400,
+        description="budget of an article's sentences in one event-extraction prompt")
+    max_event_tokens: int = Field(
+        40, ge=10, le=200, description="longest event line the model may write, in tokens")
+    merge_similarity: float = Field(
+        0.75, ge=0.0, le=1.0,
+        description="events of the same day at least this similar are one event (several "
+        "outlets)")
+    conflict_passages: int = Field(
+        12, ge=0, le=200,
+        description="chunks read for conflicting figures beside the answer's own (0 = off)")
+    stale_days: int = Field(
+        7, ge=0, le=3650,
+        description="warn when a question about the present has no source this recent "
+        "(0 = off)")
+
+
 SECTIONS: dict[str, type[Section]] = {
     "store": StoreSettings,
     "ingest": IngestSettings,
@@ -323,6 +358,7 @@ SECTIONS: dict[str, type[Section]] = {
     "openai": OpenAISettings,
     "feeds": FeedSettings,
     "evals": EvalSettings,
+    "developing": DevelopingSettings,
 }
 
 
@@ -401,6 +437,7 @@ class Settings(BaseSettings):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
     evals: EvalSettings = Field(default_factory=EvalSettings)
+    developing: DevelopingSettings = Field(default_factory=DevelopingSettings)
 
     @field_validator("data_dir", "cache_dir", "corpus_dir", mode="after")
     @classmethod

@@ -74,6 +74,21 @@ def numbers(text: str) -> set[str]:
     return {normalise_number(n) for n in _NUMBER.findall(text)}
 
 
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}
+_SPELLED = re.compile(rf"\b(?:{'|'.join(NUMBER_WORDS)})\b", re.IGNORECASE)
+
+
+def spelled_numbers(text: str) -> set[str]:
+    """Numbers written as words, as digits ("killing seven people" -> {"7"})."""
+    return {str(NUMBER_WORDS[m[0].lower()]) for m in _SPELLED.finditer(text)}
+
+
 def clip_words(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` words, marked with an ellipsis when cut."""
     words = text.split()

@@ -368,3 +368,20 @@ def infer_date_range(question: str, today: date) -> DateRange | None:
         until = today
     phrase = ", ".join(h.phrase for h in sorted(used, key=lambda h: h.start))
     return DateRange(since, until, phrase)
+
+
+def strip_time_words(question: str) -> str:
+    """``question`` without its time phrases (all of them), tidied: a timeline's topic."""
+    hits = _find(question, date.today())  # which words are time words does not depend on it
+    if not hits:
+        return question
+    text = question
+    for hit in reversed(hits):
+        text = text[:hit.start] + " " + text[hit.end:]
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s+([?.!,;:])", r"\1", text)
+    text = re.sub(r"[,;:](?=[?.!,;:])", "", text)
+    text = text.strip(" ,;:")
+    if text and question[:1].isupper():
+        text = text[0].upper() + text[1:]
+    return text

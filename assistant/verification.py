@@ -17,7 +17,7 @@ import numpy as np
 from assistant.backends.base import ContextPassage
 from assistant.citations import Claim
 from assistant.embedders import Embedder
-from assistant.textutils import content_terms, numbers
+from assistant.textutils import content_terms, numbers, spelled_numbers
 
 _REFUSAL_PATTERNS = re.compile(
     r"cannot answer|can't answer|can not answer|unable to answer|"
@@ -59,6 +59,7 @@ class Verifier:
             similarity = (claim_vectors @ self.embedder.embed(sentences).T).max(axis=1)
             evidence_terms = set(content_terms(f"{source.passage.title} {source.text}"))
             evidence_numbers = (numbers(source.text) | numbers(source.passage.title)
+                                | spelled_numbers(source.text)  # "seven" supports "7"
                                 | _date_numbers(source.passage.published))
             for i, claim in enumerate(claims):
                 terms = set(content_terms(claim.text))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,30 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
                                  "backend": "fake"}
     values.update(overrides)
     return load_settings(**values)
+
+
+@pytest.fixture(autouse=True)
+def _release_chroma(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test, stop the embedded Chroma systems under its own ``tmp_path``.
+
+    Chroma keeps one system per persist directory for the whole process, with its SQLite and
+    HNSW files open; the stores here never close their client. Over a full session the open
+    files passed 1024, and pexpect's select() (the pty chat tests) fails above that. Module
+    and session fixtures live under other directories and are left alone.
+    """
+    yield
+    tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
+    if tmp is None:
+        return
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    systems = getattr(SharedSystemClient, "_identifier_to_system", {})
+    for identifier, system in list(systems.items()):
+        folder = system.settings.persist_directory if system.settings.is_persistent else None
+        if folder and Path(folder).resolve().is_relative_to(Path(tmp).resolve()):
+            systems.pop(identifier, None)
+            getattr(SharedSystemClient, "_identifier_to_refcount", {}).pop(identifier, None)
+            system.stop()
 
 
 @pytest.fixture

@@ -74,7 +74,8 @@ def test_bad_markers_dropped_and_citations_repaired(shared_index: NewsIndex) -> 
     assistant, _ = make(shared_index, ["The US reduced its troops in Iraq to 2,500 [7]."])
     answer = assistant.ask("How many US troops remain in Iraq?")
     assert answer.text == ("The US reduced its troops in Iraq to 2,500 [1]. "
-                           "(Source dated [1] 15 January 2021.)")
+                           "(Source dated [1] 15 January 2021.)\n\n"
+                           "As of 15 January 2021 (the newest source cited).")
     assert [c.title for c in answer.citations] == [SEED_TITLE]
 
 

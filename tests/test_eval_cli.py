@@ -36,7 +36,8 @@ def test_seed_suite_passes_with_the_extractive_backend(tmp_path: Path) -> None:
     assert all(c["passed"] for c in data["thresholds"])
     check = data["thresholds"][0]
     assert set(check) == {"suite", "metric", "value", "op", "threshold", "passed"}
-    seed, news = sorted(data["suites"], key=lambda s: s["suite"] != "seed")
+    by_name = {s["suite"]: s for s in data["suites"]}
+    seed, news, developing = by_name["seed"], by_name["news"], by_name["developing"]
     assert seed["suite"] == "seed" and seed["collection"] == "eval-seed"
     assert seed["cases"] == len(seed["results"]) >= 25
     # The cross-article suite: the right article first among ten look-alikes.
@@ -44,6 +45,9 @@ def test_seed_suite_passes_with_the_extractive_backend(tmp_path: Path) -> None:
     for failure in data["failures"]:
         assert set(failure) >= {"suite", "id", "question", "expected", "answer", "why"}
         assert failure["why"] and failure["passed"] is False
+    # The developing-stories suite: timelines, conflicts, as-of dates (evals/developing.yaml).
+    assert developing["passed"] and developing["metrics"]["invented_conflicts"] == 0.0
+    assert developing["metrics"]["event_order_accuracy"] >= 0.9
     markdown = report.read_text(encoding="utf-8")
     assert "## Suite `seed`: passed" in markdown and "## Suite `news`: passed" in markdown
     assert "| answer_accuracy |" in markdown

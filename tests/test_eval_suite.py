@@ -112,6 +112,7 @@ def test_suite_files_by_name_path_folder_or_all(tmp_path: Path) -> None:
     assert suite_files(["two"], tmp_path) == [two]
     assert suite_files([str(one)], tmp_path) == [one]
     assert suite_files([str(tmp_path)], ROOT / "evals") == [one, two]
-    assert suite_files([], None) == [ROOT / "evals" / "news.yaml", ROOT / "evals" / "seed.yaml"]
+    assert suite_files([], None) == [ROOT / "evals" / name
+                                     for name in ("developing.yaml", "news.yaml", "seed.yaml")]
     with pytest.raises(InputError, match=r"^three: no such suite .*known: one, two"):
         suite_files(["three"], tmp_path)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from assistant.timewords import DateRange, infer_date_range
+from assistant.timewords import DateRange, infer_date_range, strip_time_words
 
 T1 = date(2020, 11, 24)  # a Tuesday
 T2 = date(2022, 6, 16)  # a Thursday
@@ -178,6 +178,7 @@ def test_infer_date_range(question: str, today: date, since: str | None,
 ])
 def test_no_time_words(question: str) -> None:
     assert infer_date_range(question, T1) is None
+    assert strip_time_words(question) == question
 
 
 def test_result_type_and_phrase() -> None:
@@ -197,3 +198,21 @@ def test_date_range_is_frozen() -> None:
     assert found is not None
     with pytest.raises(AttributeError):
         found.since = T2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("question", "stripped"), [
+    ("What did the Pentagon announce last week?", "What did the Pentagon announce?"),
+    ("Last week, what did the Pentagon announce?", "What did the Pentagon announce?"),
+    ("What happened in Iraq in the past 3 days?", "What happened in Iraq?"),
+    ("How many troops were in Iraq in November 2020?", "How many troops were in Iraq?"),
+    ("What happened between March and June 2021 in Iraq?", "What happened in Iraq?"),
+    ("What did Trump say, on November 17, 2020, about Iraq?",
+     "What did Trump say, about Iraq?"),
+    ("Why will 2,500 troops stay in Iraq since 2019?", "Why will 2,500 troops stay in Iraq?"),
+    ("What did Biden say about Iraq on Friday and last week?",
+     "What did Biden say about Iraq and?"),
+    ("What was in yesterday's briefing?", "What was briefing?"),
+    ("Who may win the election in 2020?", "Who may win the election?"),
+])
+def test_strip_time_words(question: str, stripped: str) -> None:
+    assert strip_time_words(question) == stripped

@@ -2,8 +2,10 @@
 
 It answers from the passages in the prompt (the sentence sharing most words with the question,
 cited with its number), rewrites a follow-up by joining it to the previous question, and picks
-the option sharing most words with the passages. ``replies`` scripts exact outputs instead, and
-``token_delay`` (or ``ASSISTANT_FAKE_TOKEN_DELAY`` seconds) slows streaming to test interruption.
+the option sharing most words with the passages; asked for a timeline event, it returns the
+article's sentence sharing most words with the topic (at most 20 words). ``replies`` scripts
+exact outputs instead, and ``token_delay`` (or ``ASSISTANT_FAKE_TOKEN_DELAY`` seconds) slows
+streaming to test interruption.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class FakeChatModel(ChatModel):
             yield Usage(prompt_tokens=prompt_tokens, completion_tokens=i + 1)
 
     def _reply(self, prompt: str) -> str:
+        if prompt.startswith(prompts.EVENT_INSTRUCTIONS):
+            return _event_line(prompt)
         question = _after(prompt, prompts.QUESTION_LABEL)
         if prompts.FOLLOW_UP_LABEL in prompt:
             follow_up = _after(prompt, prompts.FOLLOW_UP_LABEL)
@@ -90,6 +94,18 @@ class FakeChatModel(ChatModel):
             return prompts.REFUSAL
         _, n, sentence = max(scored, key=lambda s: s[0])
         return f"{sentence.rstrip('.')} [{n}]."
+
+
+def _event_line(prompt: str) -> str:
+    """A timeline event: the article's sentence sharing most words with the topic, <= 20 words."""
+    topic = _after(prompt, prompts.TOPIC_LABEL)
+    article = prompt.split(f"\n{prompts.ARTICLE_LABEL} ", 1)[-1].partition("\n")[2]
+    sentences = split_sentences(article)
+    if not sentences:
+        return ""
+    best = max(sentences, key=lambda s: (_overlap(s, topic), -sentences.index(s)))
+    words = best.split()
+    return " ".join(words[:20]).rstrip(",;:") + ("." if len(words) > 20 else "")
 
 
 def _after(prompt: str, label: str) -> str:

@@ -24,6 +24,7 @@ from assistant.readers.fields import parse_date
 
 HELP = """\
 Ask a question about the news articles; follow-up questions use the conversation.
+  /timeline TOPIC     a dated list of events about TOPIC, from many articles
   /sources            the passages the last answer used, in full
   /filter             show the filters; /filter source=Rudaw since=2020-01-01 until=2020-12-31
   /filter clear       remove all filters
@@ -99,7 +100,7 @@ class ChatSession:
         return session.prompt
 
     # -- answering ----------------------------------------------------------------------------
-    def answer(self, question: str) -> None:
+    def answer(self, question: str, timeline: bool = False) -> None:
         stream = self.assistant.stream(
             question,
             k=self.k,
@@ -108,6 +109,7 @@ class ChatSession:
             until=self.filters.until,
             reference_date=self.reference_date,
             history=self.turns,
+            timeline=timeline,
         )
         # Ctrl-C sets a flag that the loop checks between tokens, so the answer so far is kept
         # and the engine closes the model's stream cleanly.
@@ -143,6 +145,7 @@ class ChatSession:
         handlers: dict[str, Callable[[str], Any]] = {
             "/help": lambda _: self.out.print(HELP, highlight=False),
             "/sources": self._sources,
+            "/timeline": self._timeline,
             "/filter": self._filter,
             "/reset": self._reset,
             "/update": self._update,
@@ -164,6 +167,15 @@ class ChatSession:
             self.out.print("The last answer used no sources.", style="dim")
             return
         print_sources(self.out, self.last.citations, full=True)
+
+    def _timeline(self, topic: str) -> None:
+        if not topic:
+            self._error("/timeline needs a topic, e.g. /timeline the port strike")
+            return
+        try:
+            self.answer(topic, timeline=True)
+        except AssistantError as exc:
+            self.err.print(Text.assemble(("error:", "bold red"), f" {exc}"))
 
     def _reset(self, _: str) -> None:
         self.turns.clear()

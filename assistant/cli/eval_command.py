@@ -99,6 +99,8 @@ def _print_suite(result: Any) -> None:
     checks = {c.metric: c for c in result.checks}
     for name in SUITE_METRICS:
         check = checks.get(name)
+        if check is None and result.metrics.get(name) is None:
+            continue  # not measured by this suite and not gated: no row
         summary.add_row(
             name, format_value(result.metrics.get(name), name),
             f"{check.op} {format_value(check.bound, name)}" if check else "",

@@ -10,6 +10,7 @@ import typer
 
 from assistant.cli.eval_command import eval_command
 from assistant.cli.feeds_command import feeds_app, update_command
+from assistant.cli.timeline_command import timeline_command
 from assistant.cli.toolkit import (
     BackendOpt,
     DateOpt,
@@ -251,6 +252,7 @@ def config(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 app.command("eval")(friendly_errors(eval_command))
 app.add_typer(feeds_app, name="feeds")
 app.command("update")(friendly_errors(update_command))
+app.command("timeline")(friendly_errors(timeline_command))
 
 
 def run() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -10,7 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from assistant.annotate import split_notes
 from assistant.answer import Answer, Citation
+from assistant.cli.render_developing import print_notes, print_timeline
 from assistant.documents import Passage
 from assistant.ingest import ArticleRef, IngestReport
 from assistant.settings import SettingOrigin, Settings
@@ -62,8 +65,17 @@ def also_reported(copies: Sequence[dict[str, Any]], outlets: int) -> str:
 
 
 def print_answer(console: Console, answer: Answer) -> None:
-    """The answer, then its numbered sources."""
-    console.print(answer_text(answer))
+    """The answer (a timeline as a dated list), its conflicting reports as tables, its as-of
+    line and stale warning, then its numbered sources."""
+    body, notes = split_notes(answer.text)
+    if answer.refused:
+        console.print(answer_text(answer))
+    elif answer.events:
+        heading = body.splitlines()[0] if body else "Timeline"
+        print_timeline(console, heading, answer.events, answer.stopped)
+    else:
+        console.print(answer_text(replace(answer, text=body)))
+    print_notes(console, answer.conflicts, notes)
     print_sources(console, answer.citations)
 
 

@@ -73,6 +73,8 @@ def suites_markdown(results: Sequence[SuiteResult]) -> str:
         checked = {c.metric: c for c in r.checks}
         for name in SUITE_METRICS:
             check = checked.get(name)
+            if check is None and r.metrics.get(name) is None:
+                continue  # not measured by this suite and not gated: no row
             bound = f"{check.op} {format_value(check.bound, name)}" if check else ""
             verdict = ("pass" if check.passed else "**FAIL**") if check else ""
             lines.append(f"| {name} | {format_value(r.metrics.get(name), name)} | {bound} "

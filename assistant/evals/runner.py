@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.answer import Answer
+from assistant.answer import Answer, Citation
 from assistant.backends import Backend, Turn, create_backend
 from assistant.engine import Assistant
 from assistant.errors import InputError
+from assistant.evals.developing import ObservedConflict, ObservedEvent
 from assistant.evals.metrics import ArticleKey
 from assistant.evals.scoring import (
     CaseOutcome,
@@ -81,12 +82,27 @@ def article_key(item: object) -> ArticleKey:
                       getattr(item, "title", "") or "")
 
 
+def copy_keys(citation: Citation) -> list[ArticleKey]:
+    """The citation's article and the copies of its story it stands for ("also reported by")."""
+    return [article_key(citation)] + [
+        ArticleKey(c["id"], c.get("url") or "", c.get("title") or "")
+        for c in citation.also_reported_by]
+
+
 def observe(answer: Answer, latency_s: float) -> Observation:
+    by_n = {c.n: copy_keys(c) for c in answer.citations}
     return Observation(
         text=answer.text, refused=answer.refused, reason=answer.reason,
         retrieved=[article_key(p) for p in answer.passages],
         cited=[article_key(c) for c in answer.citations],
         latency_s=latency_s, standalone_question=answer.standalone_question,
+        cited_dates=[c.published for c in answer.citations],
+        events=[ObservedEvent(e.date, e.text,
+                              [key for n in e.citations for key in by_n.get(n, [])])
+                for e in answer.events],
+        conflicts=[ObservedConflict(c.what, c.distinct_values, c.latest)
+                   for c in answer.conflicts],
+        as_of=answer.as_of, stale=answer.stale,
     )
 
 
@@ -104,7 +120,7 @@ def ask_case(assistant: Assistant, suite: Suite, case: EvalCase) -> Observation:
         previous = assistant.ask(earlier, history=list(history), **options)
         history.append(Turn(earlier, previous.text))
     started = time.perf_counter()
-    answer = assistant.ask(case.question, history=history, **options)
+    answer = assistant.ask(case.question, history=history, timeline=case.timeline, **options)
     return observe(answer, time.perf_counter() - started)
 
 

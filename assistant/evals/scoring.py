@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from assistant.evals import metrics as m
+from assistant.evals.developing import (
+    DEVELOPING_METRICS,
+    DevelopingScore,
+    ObservedConflict,
+    ObservedEvent,
+    developing_metrics,
+    score_developing,
+)
 
 if TYPE_CHECKING:
     from assistant.evals.suite import EvalCase
@@ -30,6 +39,7 @@ SUITE_METRICS: dict[str, MetricInfo] = {
     "false_refusal_rate": MetricInfo(False, "answerable questions refused"),
     "latency_p50_s": MetricInfo(False, "median seconds per answer"),
     "latency_p95_s": MetricInfo(False, "95th percentile seconds per answer"),
+    **{name: MetricInfo(higher, text) for name, (higher, text) in DEVELOPING_METRICS.items()},
 }
 
 Judge = Callable[[str, Sequence[str], str], bool]  # (question, accepted answers, answer) -> ok
@@ -46,6 +56,11 @@ class Observation:
     cited: list[m.ArticleKey] = field(default_factory=list)
     latency_s: float = 0.0
     standalone_question: str = ""
+    cited_dates: list[date | None] = field(default_factory=list)
+    events: list[ObservedEvent] = field(default_factory=list)
+    conflicts: list[ObservedConflict] = field(default_factory=list)
+    as_of: date | None = None
+    stale: bool = False
 
 
 @dataclass
@@ -58,6 +73,7 @@ class CaseOutcome:
     correct: bool | None = None  # None: the case lists no answers
     judged: bool = False  # the judge, not the string match, accepted the answer
     problems: list[str] = field(default_factory=list)
+    developing: DevelopingScore = field(default_factory=DevelopingScore)
 
     @property
     def passed(self) -> bool:
@@ -79,6 +95,14 @@ class CaseOutcome:
             "judged": self.judged,
             "cited": [a.url or a.title or a.id for a in m.distinct(o.cited)],
             "latency_s": round(o.latency_s, 4),
+            "as_of": o.as_of.isoformat() if o.as_of else None,
+            "stale": o.stale,
+            "events": [{"date": e.date.isoformat() if e.date else None, "text": e.text,
+                        "cited": [a.url or a.title or a.id for a in e.cited]}
+                       for e in o.events],
+            "conflicts": [{"what": c.what, "values": c.values, "latest": c.latest}
+                          for c in o.conflicts],
+            "developing": self.developing.to_dict(),
             "passed": self.passed,
             "why": self.problems,
         }
@@ -90,7 +114,21 @@ def expected_text(case: EvalCase) -> str:
         return "refusal"
     if case.answers:
         return " | ".join(case.answers)
-    return "cites " + " | ".join(case.articles)
+    if case.articles:
+        return "cites " + " | ".join(case.articles)
+    parts = []
+    if case.events:
+        parts.append(f"{len(case.events)} events in order")
+    if case.conflicts is not None:
+        parts.append("conflicts: " + ("none" if not case.conflicts else "; ".join(
+            " / ".join(c.values) for c in case.conflicts)))
+    if case.newest is not None:
+        parts.append(f"newest {case.newest}")
+    if case.as_of is not None:
+        parts.append(f"as of {case.as_of}")
+    if case.stale is not None:
+        parts.append("stale" if case.stale else "not stale")
+    return ", ".join(parts)
 
 
 def _names(articles: Sequence[str]) -> str:
@@ -99,6 +137,14 @@ def _names(articles: Sequence[str]) -> str:
 
 def score_case(case: EvalCase, observed: Observation, judge: Judge | None = None) -> CaseOutcome:
     """Compare one observation with what the case expects."""
+    outcome = _score_answer(case, observed, judge)
+    outcome.developing = score_developing(
+        case, observed.text, observed.refused, observed.cited, observed.cited_dates,
+        observed.events, observed.conflicts, observed.as_of, observed.stale, outcome.problems)
+    return outcome
+
+
+def _score_answer(case: EvalCase, observed: Observation, judge: Judge | None) -> CaseOutcome:
     outcome = CaseOutcome(case, observed)
     if case.refuse:
         if not observed.refused:
@@ -148,6 +194,7 @@ def suite_metrics(outcomes: Sequence[CaseOutcome]) -> dict[str, float | None]:
         "false_refusal_rate": m.rate([o.observed.refused for o in answerable]),
         "latency_p50_s": m.percentile(latencies, 50),
         "latency_p95_s": m.percentile(latencies, 95),
+        **developing_metrics([o.developing for o in outcomes]),
     }
 
 

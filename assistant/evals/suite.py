@@ -21,6 +21,7 @@ from assistant.settings import packaged_path
 M = TypeVar("M", bound=BaseModel)
 
 SUITE_SUFFIXES = (".yaml", ".yml")
+Day = date  # ExpectedEvent has a field called "date"
 
 
 def evals_dir() -> Path:
@@ -31,6 +32,39 @@ def evals_dir() -> Path:
 def _as_list(value: Any) -> Any:
     # "answers: 2500" and "answers: [48, forty-eight]" mean what they say.
     return [value] if isinstance(value, (str, int, float)) else value
+
+
+class ExpectedEvent(BaseModel):
+    """One event a timeline must hold (listed in chronological order in the case)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    match: list[str] = Field(
+        min_length=1,
+        description="variants; one matches an event whose text has all its words (stemmed)",
+    )
+    date: Day | None = Field(None, description="the day the event must be dated")
+    articles: list[str] = Field(
+        min_length=1, description="articles that state it (id, url or exact title)"
+    )
+
+    _listify = field_validator("match", "articles", mode="before")(_as_list)
+
+
+class ExpectedConflict(BaseModel):
+    """Reports that disagree: every value the articles give for one thing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    what: str = ""
+    values: list[str] = Field(min_length=2)
+    latest: str | None = Field(None, description="the value of the newest report")
+
+    @model_validator(mode="after")
+    def _latest_is_a_value(self) -> ExpectedConflict:
+        if self.latest is not None and self.latest not in self.values:
+            raise ValueError(f"latest {self.latest!r} is not one of the values")
+        return self
 
 
 class EvalCase(BaseModel):
@@ -49,16 +83,35 @@ class EvalCase(BaseModel):
     articles: list[str] = Field(default_factory=list, description="id, url or exact title")
     refuse: bool = False
     tags: list[str] = Field(default_factory=list)
+    # Developing stories (evals/developing.yaml)
+    timeline: bool = Field(False, description="ask for a timeline (as `assistant timeline`)")
+    events: list[ExpectedEvent] = Field(default_factory=list, description="in date order")
+    not_articles: list[str] = Field(
+        default_factory=list, description="look-alike articles that must not be cited"
+    )
+    conflicts: list[ExpectedConflict] | None = Field(
+        None, description="conflicts the answer must report; [] = it must report none"
+    )
+    newest: str | None = Field(None, description="the newest figure, which the answer gives")
+    as_of: date | None = Field(None, description="the answer's as-of date")
+    stale: bool | None = Field(None, description="whether the answer warns it may be stale")
 
     _listify = field_validator("history", "source", "answers", "articles", "tags",
-                               mode="before")(_as_list)
+                               "not_articles", mode="before")(_as_list)
+
+    @property
+    def expects_developing(self) -> bool:
+        return bool(self.events or self.conflicts is not None or self.newest is not None
+                    or self.as_of is not None or self.stale is not None)
 
     @model_validator(mode="after")
     def _consistent(self) -> EvalCase:
-        if self.refuse and (self.answers or self.articles):
-            raise ValueError("a 'refuse: true' case cannot also list answers or articles")
-        if not self.refuse and not (self.answers or self.articles):
-            raise ValueError("give 'answers' and/or 'articles', or 'refuse: true'")
+        if self.refuse and (self.answers or self.articles or self.expects_developing):
+            raise ValueError("a 'refuse: true' case cannot also list answers or articles (nor "
+                             "events, conflicts, newest, as_of, stale)")
+        if not self.refuse and not (self.answers or self.articles or self.expects_developing):
+            raise ValueError("give 'answers' and/or 'articles', or 'refuse: true' (or, for "
+                             "developing stories, events, conflicts, newest, as_of or stale)")
         if self.since and self.until and self.since > self.until:
             raise ValueError(f"since {self.since} is after until {self.until}")
         return self
