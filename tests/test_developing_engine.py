@@ -176,13 +176,16 @@ def test_a_timeline_searches_the_whole_story_and_keeps_its_period(index: NewsInd
                                    assistant.scope)
     assert trace.query == "the Port of Keld strike"
     assert (window.since, window.until) == (date(2026, 3, 4), TODAY)  # bounds the events
-    # Retrieval reads the words loosely, as for any answer: a preferred window, no filter.
-    assert not trace.filters.has_dates and trace.prefer is not None
+    # Retrieval reads the words loosely, as for any answer: a preferred window, no filter
+    # but the reference date (nothing published later is read).
+    assert trace.filters.since is None and trace.filters.until == TODAY
+    assert trace.prefer is not None
     assert trace.prefer.since is not None and trace.prefer.since < date(2026, 3, 4)
     # Without time words: no window and no recency preference (the whole story).
     trace, window = timeline_scope("the strike", "the strike", SearchFilters(), TODAY,
                                    assistant.scope)
-    assert trace.prefer is None and window == SearchFilters() == trace.filters
+    assert trace.prefer is None and window == SearchFilters()
+    assert trace.filters.since is None and trace.filters.until == TODAY
     # The user's own filters win over the wording.
     explicit = SearchFilters.make("Keld Post", date(2026, 3, 1), date(2026, 3, 5))
     trace, window = timeline_scope(since, "the strike", explicit, TODAY, assistant.scope)
