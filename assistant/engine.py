@@ -199,7 +199,7 @@ class Assistant:
         The reference date is the present of the question: articles published after it are
         not read (an answer "as of 15 January" cannot know what was reported on 26 January;
         in a long archive, next month's reports of a similar event are wrong answers). Only
-        an explicit ``until`` replaces that ceiling.
+        an explicit ``until`` replaces that bound.
         """
         filters = explicit
         prefer = None
@@ -219,8 +219,10 @@ class Assistant:
         if prefer is None and not filters.has_dates and recent:
             prefer = replace(filters, since=today - timedelta(days=recent), until=today,
                              include_undated=False)
-        if filters.until is None:
-            filters = replace(filters, until=_ceiling(today),
+        if filters.until is None and today < date.today():
+            # Asked as of a past date. (For the present there is nothing later to exclude, and
+            # a filter on every question would cost each search a client-side pass.)
+            filters = replace(filters, until=today,
                               include_undated=filters.include_undated or not filters.has_dates)
         return RetrievalTrace(question, filters, prefer)
 
@@ -359,13 +361,6 @@ def _with_dates(text: str, citations: Sequence[Any]) -> str:
                       f"{c.published.year}" for c in missing)
     label = "Source" if len(missing) == 1 else "Sources"
     return f"{text} ({label} dated {notes}.)"
-
-
-def _ceiling(today: date) -> date:
-    """The last publication date an answer on ``today`` may read. When ``today`` is the real
-    date, one more day: an outlet ahead of us in time zones already dates its articles
-    tomorrow."""
-    return today + timedelta(days=1) if today >= date.today() else today
 
 
 def _texts(passages: Sequence[Passage]) -> Iterator[str]:
