@@ -29,6 +29,7 @@ from assistant.cli.toolkit import (
     print_error,
     print_json,
     settings_from,
+    show_answer,
 )
 from assistant.errors import AssistantError, InputError
 
@@ -188,7 +189,6 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question with cited sources."""
-    from assistant.cli.render import print_answer
     from assistant.engine import Assistant
 
     settings = settings_from(ctx, backend=backend)
@@ -197,17 +197,7 @@ def ask(
         question, k=k, source=source, since=parse_day(since, "--since"),
         until=parse_day(until, "--until"), reference_date=parse_day(reference_date, "--date"),
     )
-    if as_json:
-        for _ in stream:
-            pass
-        assert stream.answer is not None
-        print_json(stream.answer.to_dict())
-        return
-    with err.status("Thinking…", spinner="dots"):
-        for _ in stream:
-            pass
-    assert stream.answer is not None
-    print_answer(out, stream.answer)
+    show_answer(stream, as_json, "Thinking…")
 
 
 @app.command()

@@ -13,12 +13,10 @@ from assistant.cli.toolkit import (
     SinceOpt,
     SourceOpt,
     UntilOpt,
-    err,
     open_index,
-    out,
     parse_day,
-    print_json,
     settings_from,
+    show_answer,
 )
 from assistant.errors import InputError
 
@@ -40,7 +38,6 @@ def timeline_command(
 ) -> None:
     """A timeline of a story: dated events from many articles, oldest first, each cited;
     reports that disagree shown side by side."""
-    from assistant.cli.render import print_answer
     from assistant.engine import Assistant
 
     if not topic.strip():
@@ -53,14 +50,4 @@ def timeline_command(
         until=parse_day(until, "--until"), reference_date=parse_day(reference_date, "--date"),
         timeline=True,
     )
-    if as_json:
-        for _ in stream:
-            pass
-        assert stream.answer is not None
-        print_json(stream.answer.to_dict())
-        return
-    with err.status("Reading the articles…", spinner="dots"):
-        for _ in stream:
-            pass
-    assert stream.answer is not None
-    print_answer(out, stream.answer)
+    show_answer(stream, as_json, "Reading the articles…")

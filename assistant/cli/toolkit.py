@@ -34,6 +34,7 @@ from assistant.registry import BACKENDS
 from assistant.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # the CLI starts fast: heavy modules load inside the commands
+    from assistant.engine import AnswerStream
     from assistant.index import NewsIndex
     from assistant.ingest import IngestProgress, ProgressCallback
 
@@ -107,6 +108,24 @@ def print_json(data: Any) -> None:
 
 
 # -- progress ---------------------------------------------------------------------------------
+def show_answer(stream: AnswerStream, as_json: bool, status: str) -> None:
+    """Run an answer to its end (a spinner meanwhile), then print it: JSON or the terminal view."""
+    from assistant.cli.render import print_answer
+
+    if as_json:
+        for _ in stream:
+            pass
+    else:
+        with err.status(status, spinner="dots"):
+            for _ in stream:
+                pass
+    assert stream.answer is not None
+    if as_json:
+        print_json(stream.answer.to_dict())
+    else:
+        print_answer(out, stream.answer)
+
+
 @contextmanager
 def progress_display() -> Iterator[Progress]:
     """A progress display on stderr: description, bar, done/total, a note, elapsed time."""
