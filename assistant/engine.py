@@ -193,8 +193,8 @@ class Assistant:
         answer says how old its sources are. Only a past period with a written year also sets
         a floor: nothing reports an event long before it happened (a yearless "on February 8"
         may be the coming one, and "in 2030" is reported on years before). Without any date,
-        news questions are about recent events: the weeks before the reference date are
-        preferred, not required.
+        or with a period still to come, news questions are about recent events: the weeks
+        before the reference date are preferred, not required.
 
         The reference date is the present of the question: articles published after it are
         not read (an answer "as of 15 January" cannot know what was reported on 26 January;
@@ -216,6 +216,10 @@ class Assistant:
                     filters = replace(explicit, since=floor, include_undated=True)
             prefer = replace(explicit, since=floor, until=until, include_undated=False)
         recent = self.settings.retrieval.recent_days
+        if prefer is not None and prefer.since is not None and prefer.since > today:
+            # An event still to come ("the Super Bowl on February 8", asked on 30 January): what
+            # is known of it was reported in the days before, not in its own (empty) window.
+            prefer = None
         if prefer is None and not filters.has_dates and recent:
             prefer = replace(filters, since=today - timedelta(days=recent), until=today,
                              include_undated=False)

@@ -23,7 +23,9 @@ last month / last year                 the previous *calendar* month / year (but
 recently, lately, (the) latest,        the last ``RECENT_DAYS`` (30) days .. today; used only
 recent days/weeks                      when the question has no other time phrase
 2020-11-17, November 17(th)(,) 2020,   that day; without a year, the most recent such day not
-17(th) (of) November 2020              after today
+17(th) (of) November 2020              after today, or the next one when the question speaks of
+                                       the future ("will", "upcoming", "set to"...) and it is
+                                       nearer: "who will play on February 8?" on 30 January
 November 2020, Nov. 2020, March of     that calendar month; "March last/this year" too
 2021
 in March (no year)                     the most recent March not after today (may be this
@@ -57,6 +59,7 @@ if the range stays non-empty. A range with a start and no end ends today.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -234,6 +237,11 @@ _PREPOSITIONS: dict[str, Callable[[date, date], tuple[date | None, date | None]]
 }
 # These do not make a bare year a date: "over 2000", "plans for 2021", "a total of 2000".
 _WEAK_PREPOSITIONS = {"at", "over", "within", "for", "of", "from"}
+# "since February 8" looks back even in a question about the future.
+_BACKWARD_PREPOSITIONS = {"since"}
+# A question about what is still to come: a yearless day may then lie ahead of today.
+_FUTURE = re.compile(r"\b(?:will|won't|shall|going to|upcoming|set to|scheduled|expected to|"
+                     r"due to (?:be|take|start|open|begin)|next)\b", re.IGNORECASE)
 
 
 def _any_anchor(tag: str) -> str:
@@ -295,7 +303,19 @@ def _third(period: Period, mod: str) -> Period:
             "late": (end - timedelta(days=k - 1), end)}[mod]
 
 
-def _single_hit(m: re.Match[str], today: date) -> _Hit | None:
+def _upcoming_day(m: re.Match[str], today: date, past: Period | None) -> Period | None:
+    """The next occurrence of a yearless day, when it is nearer than ``past``."""
+    mon = m["mon"]
+    month = int(mon) if mon.isdigit() else _MONTHS[mon.lower()]
+    for year in (today.year, today.year + 1):
+        with contextlib.suppress(ValueError):  # February 29th of a common year
+            day = date(year, month, int(m["d"]))
+            if day > today and (past is None or day - today < today - past[0]):
+                return day, day
+    return past
+
+
+def _single_hit(m: re.Match[str], today: date, future: bool = False) -> _Hit | None:
     anchor, am = _parse(m["a"])
     prep = " ".join((m["prep"] or "in").lower().split())
     mod = (m["mod"] or "").lower()
@@ -303,13 +323,16 @@ def _single_hit(m: re.Match[str], today: date) -> _Hit | None:
     if anchor.bare and not (licensed or mod or _g(am, "y") or _g(am, "last")):
         return None
     period = anchor.resolve(am, today, None)
+    if (future and anchor.resolve is _day and not _explicit_year(am, today, None)
+            and prep not in _BACKWARD_PREPOSITIONS):
+        period = _upcoming_day(am, today, period)
     if period is None:
         return None
     since, until = _PREPOSITIONS[prep](*(_third(period, mod) if mod else period))
     return _Hit(m.start(), m.end(), since, until, m[0].strip(), anchor.vague)
 
 
-def _range_hit(m: re.Match[str], today: date) -> _Hit | None:
+def _range_hit(m: re.Match[str], today: date, _future: bool = False) -> _Hit | None:
     (a_anchor, am), (b_anchor, bm) = _parse(m["a"]), _parse(m["b"])
     b = b_anchor.resolve(bm, today, None)
     if b is None:
@@ -322,7 +345,7 @@ def _range_hit(m: re.Match[str], today: date) -> _Hit | None:
     return _Hit(m.start(), m.end(), a[0], b[1], m[0].strip())
 
 
-_FINDERS: list[tuple[re.Pattern[str], Callable[[re.Match[str], date], _Hit | None]]] = [
+_FINDERS: list[tuple[re.Pattern[str], Callable[[re.Match[str], date, bool], _Hit | None]]] = [
     (_RANGE_RE, _range_hit),
     (_SINGLE_RE, _single_hit),
 ]
@@ -331,11 +354,12 @@ _FINDERS: list[tuple[re.Pattern[str], Callable[[re.Match[str], date], _Hit | Non
 def _find(question: str, today: date) -> list[_Hit]:
     """Every time phrase of ``question``, in question order; ranges before single phrases."""
     hits: list[_Hit] = []
+    future = bool(_FUTURE.search(question))
     for regex, make in _FINDERS:
         for m in regex.finditer(question):
             if any(m.start() < h.end and h.start < m.end() for h in hits):
                 continue
-            hit = make(m, today)
+            hit = make(m, today, future)
             if hit is not None:
                 hits.append(hit)
     return sorted(hits, key=lambda h: h.start)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from assistant.backends.base import Turn
 from assistant.backends.fake import FakeChatModel
 from assistant.backends.llm import LLMBackend
 from assistant.engine import Assistant
+from assistant.filters import SearchFilters
 from assistant.index import NewsIndex
 
 SEED_TITLE = "US reduces troop numbers in Iraq to 2,500: Pentagon"
@@ -110,6 +111,22 @@ def test_time_words_become_a_preferred_window(shared_index: NewsIndex) -> None:
                           reference_date=date(2023, 3, 1))
     # No article of that week: the older report is used, and the answer says how old it is.
     assert not later.refused and "14 July 2022" in later.text
+
+
+def test_a_day_still_to_come_prefers_the_weeks_before_it(shared_index: NewsIndex) -> None:
+    assistant, _ = make(shared_index)
+    today = date(2022, 7, 27)
+    # Asked on 27 July about 7 August: the coming one (reported in the weeks before), not the
+    # 7 August of a year ago, whose reports are of another final.
+    ahead = assistant.scope("Which teams will play in the final on August 7?", SearchFilters(),
+                            today)
+    recent = assistant.settings.retrieval.recent_days
+    assert ahead.prefer is not None
+    assert (ahead.prefer.since, ahead.prefer.until) == (today - timedelta(days=recent), today)
+    # Said of the past, the same day is last year's.
+    past = assistant.scope("Which teams played in the final on August 7?", SearchFilters(),
+                           today)
+    assert past.prefer is not None and past.prefer.since == date(2021, 8, 4)
 
 
 def test_nothing_published_after_the_reference_date_is_read(shared_index: NewsIndex) -> None:

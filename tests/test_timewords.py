@@ -94,6 +94,13 @@ CASES = [
     ("What did Trump say on 2020-11-17?", T2, "2020-11-17", "2020-11-17"),
     ("What did Trump say on November 17?", T1, "2020-11-17", "2020-11-17"),
     ("What did Trump say on November 25?", T1, "2019-11-25", "2019-11-25"),
+    # ... or the coming one, when the question speaks of the future and it is nearer
+    ("Which teams will face off in the Super Bowl on February 8?", date(2026, 1, 30),
+     "2026-02-08", "2026-02-08"),
+    ("Who is set to speak on November 25?", T1, "2020-11-25", "2020-11-25"),
+    ("Who will speak on November 17?", T1, "2020-11-17", "2020-11-17"),  # a week ago is nearer
+    ("What has changed since November 25, and what will come next?", T1, "2019-11-25",
+     "2020-11-24"),
     ("What happened on February 29?", T2, "2020-02-29", "2020-02-29"),
     ("What happened on February 29, 2020?", T2, "2020-02-29", "2020-02-29"),
     # weekdays: the most recent such day strictly before today
