@@ -299,7 +299,7 @@ class Assistant:
             if timings["generate_s"] > 0:
                 timings["tokens_per_s"] = usage.completion_tokens / timings["generate_s"]
 
-        self._finish(answer, "".join(pieces), context)
+        self._finish(answer, "".join(pieces), context, standalone)
         if not answer.refused:
             mark = time.perf_counter()
             developing = self.settings.developing
@@ -329,9 +329,10 @@ class Assistant:
                     f"{coverage:.0%} of its words found)")
         return ""
 
-    def _finish(self, answer: Answer, raw: str, context: list[ContextPassage]) -> None:
+    def _finish(self, answer: Answer, raw: str, context: list[ContextPassage],
+                question: str) -> None:
         claims = parse_claims(raw, [p.n for p in context])
-        self.verifier.check(claims, context)
+        self.verifier.check(claims, context, question)
         statements = [c for c in claims if not looks_like_refusal(c.text)]
         supported = [c for c in statements if c.supported]
         if not supported:

@@ -47,12 +47,19 @@ class Verifier:
         self.min_support = min_support
 
     def support_matrix(
-        self, claims: Sequence[Claim], context: Sequence[ContextPassage]
+        self, claims: Sequence[Claim], context: Sequence[ContextPassage], question: str = ""
     ) -> np.ndarray:
-        """support[i, j]: how well context passage j supports claim i (0..1)."""
+        """support[i, j]: how well context passage j supports claim i (0..1).
+
+        With the ``question``, what a claim repeats of it is not evidence either way: the
+        words are judged on what the claim adds (its answer), and a number the question
+        gives ("the Super Bowl on February 8") is not an invented one.
+        """
         matrix = np.zeros((len(claims), len(context)), dtype=np.float32)
         if not claims or not context:
             return matrix
+        asked_terms = set(content_terms(question))
+        asked_numbers = numbers(question) | spelled_numbers(question)
         claim_vectors = self.embedder.embed([c.text for c in claims])
         for j, source in enumerate(context):
             sentences = source.sentences or [source.text]
@@ -63,17 +70,20 @@ class Verifier:
                                 | _date_numbers(source.passage.published))
             for i, claim in enumerate(claims):
                 terms = set(content_terms(claim.text))
+                terms = (terms - asked_terms) or terms  # a bare restatement: all its words
                 lexical = len(terms & evidence_terms) / len(terms) if terms else 1.0
                 score = 0.5 * lexical + 0.5 * float(max(similarity[i], 0.0))
-                if numbers(claim.text) - evidence_numbers:
+                if numbers(claim.text) - evidence_numbers - asked_numbers:
                     score *= 0.5
                 matrix[i, j] = score
         return matrix
 
-    def check(self, claims: list[Claim], context: Sequence[ContextPassage]) -> list[Claim]:
-        """Score each claim; re-cite a claim whose support lies in another passage, cite an
-        uncited one when a passage supports it, and flag the rest as unsupported."""
-        matrix = self.support_matrix(claims, context)
+    def check(self, claims: list[Claim], context: Sequence[ContextPassage],
+              question: str = "") -> list[Claim]:
+        """Score each claim (against what it adds to ``question``); re-cite a claim whose
+        support lies in another passage, cite an uncited one when a passage supports it, and
+        flag the rest as unsupported."""
+        matrix = self.support_matrix(claims, context, question)
         numbers_by_index = [p.n for p in context]
         for i, claim in enumerate(claims):
             if looks_like_refusal(claim.text):

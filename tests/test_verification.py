@@ -84,3 +84,24 @@ def test_the_articles_own_date_is_not_an_invented_number(verifier: Verifier) -> 
     (wrong,) = verifier.check(
         parse_claims("On 14 June 2019 the US cut its troops in Iraq to 2,500 [1].", [1]), dated)
     assert wrong.support < claim.support
+
+
+GAME = ("The New England Patriots will meet the Seattle Seahawks at Levi's Stadium, after "
+        "both won their conference championship games on Sunday.")
+
+
+def test_what_the_claim_repeats_of_the_question_is_not_evidence(verifier: Verifier) -> None:
+    question = "Which two NFL teams will face off in the Super Bowl on February 8?"
+    game = [_source(1, GAME)]
+    answer = ("The New England Patriots and the Seattle Seahawks will face off in the Super "
+              "Bowl on February 8 [1].")
+    # Without the question, its date reads as a number the passage does not hold.
+    (alone,) = verifier.check(parse_claims(answer, [1]), game)
+    assert not alone.supported
+    (right,) = verifier.check(parse_claims(answer, [1]), game, question)
+    assert right.supported and right.cited == [1]
+    # Judged on what it adds: a wrong answer gains nothing from repeating the question.
+    wrong_text = ("The Kansas City Chiefs and the Philadelphia Eagles will face off in the "
+                  "Super Bowl on February 8 [1].")
+    (wrong,) = verifier.check(parse_claims(wrong_text, [1]), game, question)
+    assert not wrong.supported and wrong.support < right.support
