@@ -87,7 +87,7 @@ def _picks(path: Path) -> dict[str, tuple[int | None, bool]]:
 
 
 def _suite_cases(report: dict[str, Any]) -> dict[str, bool]:
-    return {f"{s['suite']}/{r['id']}": not r.get("problems")
+    return {f"{s['suite']}/{r['id']}": bool(r.get("passed"))
             for s in report.get("suites", []) for r in s.get("results", [])}
 
 
@@ -107,7 +107,7 @@ def compare(runtimes: list[str], out: Path) -> tuple[list[str], bool]:
             rates[rt] = passed / len(common) if common else 0.0
             lines.append(f"  {rt:18} {passed}/{len(common)} = {rates[rt]:.3f}")
         differ = [c for c in common if len({cases[rt][c] for rt in runtimes}) > 1]
-        gap = max(rates.values()) - min(rates.values())
+        gap = round(max(rates.values()) - min(rates.values()), 9)
         agree &= gap <= TARGET
         lines.append(f"  gap {gap:.3f} (target <= {TARGET}); cases that differ: "
                      f"{', '.join(differ) or 'none'}")
@@ -127,7 +127,7 @@ def compare(runtimes: list[str], out: Path) -> tuple[list[str], bool]:
             accuracy[rt] = right / len(common) if common else 0.0
             lines.append(f"  {rt:18} {right}/{len(common)} = {accuracy[rt]:.3f}")
         differ = [q for q in common if len({picks[rt][q][0] for rt in runtimes}) > 1]
-        gap = max(accuracy.values()) - min(accuracy.values())
+        gap = round(max(accuracy.values()) - min(accuracy.values()), 9)
         agree &= gap <= TARGET
         lines.append(f"  gap {gap:.3f} (target <= {TARGET}); a different option picked on "
                      f"{len(differ)} of {len(common)}: {', '.join(differ[:20]) or 'none'}")
