@@ -13,6 +13,8 @@ from assistant.filters import SearchFilters
 if TYPE_CHECKING:
     from assistant.index import NewsIndex
 
+_MIN_IN_PERIOD = 2  # reports of the named period needed before older ones are set aside
+
 
 @dataclass(frozen=True)
 class RetrievalTrace:
@@ -23,9 +25,35 @@ class RetrievalTrace:
     query: str
     filters: SearchFilters = field(default_factory=SearchFilters)
     prefer: SearchFilters | None = None
+    # Set when the question names its period ("this week"): reports published before this
+    # date are set aside once the period has reports of its own (see :meth:`read`).
+    stale_before: date | None = None
 
-    def search(self, index: NewsIndex, k: int) -> list[Passage]:
+    def search(self, index: NewsIndex, k: int | None = None) -> list[Passage]:
         return index.search(self.query, k, self.filters, self.prefer)
+
+    def read(self, index: NewsIndex, k: int | None = None) -> list[Passage]:
+        """The passages an answer reads: the search, less the reports from long before the
+        period the question names when at least two reports of that period were found.
+
+        "Which company announced this week that it is laying off 16,000 employees?" finds this
+        week's report and a years-old one about another company's 16,000 layoffs; a small
+        model given both names either. Without two reports of the period, nothing is set
+        aside (the answer then says how old its sources are).
+        """
+        passages = self.search(index, k)
+        since = self.prefer.since if self.prefer is not None else None
+        if self.stale_before is None or since is None:
+            return passages
+        inside = sum(1 for p in passages if p.published is not None and p.published >= since)
+        if inside < _MIN_IN_PERIOD or not any(self._stale(p) for p in passages):
+            return passages
+        deeper = self.search(index, 2 * len(passages))
+        return [p for p in deeper if not self._stale(p)][: len(passages)]
+
+    def _stale(self, passage: Passage) -> bool:
+        return (self.stale_before is not None and passage.published is not None
+                and passage.published < self.stale_before)
 
     def to_dict(self) -> dict[str, Any]:
         f, prefer = self.filters, self.prefer

@@ -43,6 +43,9 @@ _FOLLOW_UP = re.compile(
 )
 MAX_SOURCES = 4
 _MIN_SLACK_DAYS, _MAX_SLACK_DAYS = 3, 31  # how loosely a question's time words are read
+# Reports this long before a period the question names are not about that period's events
+# ("this week": a years-old report of a similar layoff), once the period has reports.
+_STALE_DAYS = 90
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 
 
@@ -166,6 +169,11 @@ class Assistant:
         self._ensure_built()
         return self.index.search(query, k, filters, prefer, all_copies=all_copies)
 
+    def read(self, trace: RetrievalTrace, k: int | None = None) -> list[Passage]:
+        """The passages an answer with this search reads (:meth:`RetrievalTrace.read`)."""
+        self._ensure_built()
+        return trace.read(self.index, k)
+
     @property
     def feeds(self) -> Feeds:
         """Follow feeds and keep this assistant's index current (``assistant.feeds.Feeds``)."""
@@ -223,12 +231,15 @@ class Assistant:
         if prefer is None and not filters.has_dates and recent:
             prefer = replace(filters, since=today - timedelta(days=recent), until=today,
                              include_undated=False)
+        stale_before = None
+        if inferred is not None and prefer is not None and prefer.since is not None:
+            stale_before = prefer.since - timedelta(days=_STALE_DAYS)
         if filters.until is None and today < date.today():
             # Asked as of a past date. (For the present there is nothing later to exclude, and
             # a filter on every question would cost each search a client-side pass.)
             filters = replace(filters, until=today,
                               include_undated=filters.include_undated or not filters.has_dates)
-        return RetrievalTrace(question, filters, prefer)
+        return RetrievalTrace(question, filters, prefer, stale_before)
 
     def _run(
         self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn],
@@ -247,7 +258,7 @@ class Assistant:
                                             self._irrelevant, _Stop))
         trace = self.scope(standalone, explicit, today)
         mark = time.perf_counter()
-        passages = trace.search(self.index, k)
+        passages = trace.read(self.index, k)
         if trace.prefer is not None and names_missing(standalone, _texts(passages)):
             # The preferred window (recent weeks, "this week") filled the top k with other
             # stories: a question about an older story it names ("the Port of Keld", two weeks

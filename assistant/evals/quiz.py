@@ -145,8 +145,9 @@ class QuizSolver:
         assistant = self.assistant
         scope = assistant.scope(question, filters or SearchFilters(), today)
         # The options name the entities the answer is about: they sharpen retrieval a lot.
-        trace = RetrievalTrace(f"{question} {' '.join(choices)}", scope.filters, scope.prefer)
-        passages = assistant.search(trace.query, k=k, filters=trace.filters, prefer=trace.prefer)
+        trace = RetrievalTrace(f"{question} {' '.join(choices)}", scope.filters, scope.prefer,
+                               scope.stale_before)
+        passages = assistant.read(trace, k)
         retrieved = time.perf_counter()
         context = build_context(trace.query, passages, assistant.index.embedder,
                                 self.settings.choice_context_tokens, MAX_SOURCES)
