@@ -277,6 +277,8 @@ class Assistant:
         )
 
         reason = self._irrelevant(standalone, passages, trace.filters)
+        if reason and trace.stale_before is not None:
+            reason = self._set_aside(standalone, trace, k) or reason
         if reason:
             answer.refused, answer.reason, answer.text = True, reason, prompts.REFUSAL
             timings["total_s"] = time.perf_counter() - started
@@ -339,6 +341,18 @@ class Assistant:
             return (f"no passage is about the question (best similarity {dense:.2f}, "
                     f"{coverage:.0%} of its words found)")
         return ""
+
+    def _set_aside(self, question: str, trace: RetrievalTrace, k: int | None) -> str:
+        """Why the answer is refused when only reports from long before the period the
+        question names are about it ("" when that is not the case)."""
+        older = [p for p in trace.search(self.index, k)
+                 if p.published is not None and trace.stale_before is not None
+                 and p.published < trace.stale_before]
+        if not older or self._irrelevant(question, older, trace.filters):
+            return ""
+        newest = max(p.published for p in older if p.published is not None)
+        return (f"no report from the period the question names is about it (only older ones, "
+                f"the newest of {newest.isoformat()}, before {trace.stale_before} set aside)")
 
     def _finish(self, answer: Answer, raw: str, context: list[ContextPassage],
                 question: str) -> None:

@@ -124,3 +124,79 @@ def test_preferred_scope_breaks_ties_but_does_not_exclude(tmp_path: Path) -> Non
                                             "https://example.com/rates-2022"}
 
 
+
+
+def test_reports_from_long_before_a_named_period_are_set_aside(tmp_path: Path) -> None:
+    import json
+
+    from assistant.answer import RetrievalTrace
+    from assistant.engine import Assistant
+
+    corpus = tmp_path / "layoffs"
+    corpus.mkdir()
+
+    def row(slug: str, day: str, company: str) -> dict[str, str]:
+        return {"title": f"{company} to cut 16,000 jobs", "published": day,
+                "url": f"https://example.com/{slug}", "source": "cnn.com",
+                "text": f"{company} announced that it is laying off 16,000 employees, its "
+                        "biggest round of job cuts, as it reorganises."}
+
+    rows = [row("old", "2014-05-22", "HP"), row("new", "2026-01-28", "Amazon"),
+            {"title": "Amazon layoffs: what 16,000 job cuts mean for workers",
+             "published": "2026-01-29", "url": "https://example.com/new2", "source": "usatoday.com",
+             "text": "Workers at the retail giant learned on Wednesday which teams lose the "
+                     "16,000 employees being laid off; severance runs for three months."}]
+    (corpus / "layoffs.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    index = NewsIndex(make_settings(tmp_path))
+    index.ingest([corpus])
+    assistant = Assistant(index.settings, backend="extractive", index=index)
+    today = date(2026, 1, 30)
+    question = "Which company announced this week that it is laying off 16,000 employees?"
+    trace = assistant.scope(question, SearchFilters(), today)
+    assert trace.stale_before is not None and trace.stale_before < date(2025, 11, 1)
+    searched = {p.article_id for p in trace.search(index, 5)}
+    read = {p.article_id for p in assistant.read(trace, 5)}
+    assert "https://example.com/old" in searched
+    assert read == {"https://example.com/new", "https://example.com/new2"}
+    # With one report of the period only, nothing is set aside.
+    lone = RetrievalTrace(trace.query, trace.filters,
+                          SearchFilters(since=date(2026, 1, 29), until=today),
+                          trace.stale_before)
+    assert "https://example.com/old" in {p.article_id for p in lone.read(index, 5)}
+    # Without a period named, nothing either.
+    plain = assistant.scope("Which company is laying off 16,000 employees?", SearchFilters(),
+                            today)
+    assert plain.stale_before is None
+
+
+def test_a_refusal_says_when_only_older_reports_were_about_it(tmp_path: Path) -> None:
+    import json
+
+    from assistant.engine import Assistant
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    rows = [
+        {"title": "HP to cut 16,000 jobs", "published": "2014-05-22", "source": "cnn.com",
+         "url": "https://example.com/hp", "text": "HP announced that it is laying off 16,000 "
+         "employees, its biggest round of job cuts, as it reorganises."},
+        {"title": "Snowstorm closes schools", "published": "2026-01-27", "source": "cnn.com",
+         "url": "https://example.com/snow", "text": "A snowstorm closed schools across the "
+         "Midwest on Tuesday as forecasters warned of more snow."},
+        {"title": "Heat records fall in Australia", "published": "2026-01-28",
+         "source": "usatoday.com", "url": "https://example.com/heat",
+         "text": "Temperatures passed 45C in Adelaide as the heatwave set new records."},
+    ]
+    (corpus / "news.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    index = NewsIndex(make_settings(tmp_path))
+    index.ingest([corpus])
+    assistant = Assistant(index.settings, backend="extractive", index=index)
+    answer = assistant.ask("Which company announced this week that it is laying off 16,000 "
+                           "employees?", reference_date=date(2026, 1, 30))
+    assert answer.refused
+    assert answer.reason.startswith("no report from the period the question names")
+    assert "2014-05-22" in answer.reason
+    # Asked without a period, the old report answers, with its date.
+    plain = assistant.ask("Which company laid off 16,000 employees?",
+                          reference_date=date(2026, 1, 30))
+    assert not plain.refused and plain.citations[0].url == "https://example.com/hp"
