@@ -330,3 +330,28 @@ def test_a_second_writer_waits_or_fails_fast(tmp_path: Path) -> None:
     report = index.ingest([corpus], lambda e: events.append(e.phase))
     thread.join()
     assert events[0] == "waiting" and len(report.added) == 5
+
+
+def test_processes_opening_one_data_dir_together_do_not_trip_each_other(tmp_path: Path) -> None:
+    import multiprocessing
+
+    settings = make_settings(tmp_path)
+    # Left by a process that died mid-check, or another's probe at the same moment: the
+    # writability check must not depend on one fixed file name.
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    (settings.chroma_dir / ".write-test").mkdir()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        results = pool.map(_open_store, [str(tmp_path)] * 8)
+    assert results == ["ok"] * 8
+
+
+def _open_store(folder: str) -> str:
+    from assistant.errors import StorageError
+    from assistant.stores.chroma import _connect
+
+    try:
+        _connect(make_settings(Path(folder)))
+    except StorageError as exc:
+        return str(exc)
+    return "ok"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -595,9 +596,10 @@ def _connect(settings: Settings) -> Any:
     path = settings.chroma_dir
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        # A probe of its own: with one fixed name, two processes starting together removed
+        # each other's probe and one of them reported the directory as not writable.
+        with tempfile.TemporaryFile(dir=path) as probe:
+            probe.write(b"ok")
     except OSError as exc:
         raise StorageError(
             f"data directory {settings.data_dir} is not writable ({exc.strerror or exc}); "
