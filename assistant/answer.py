@@ -46,12 +46,13 @@ class RetrievalTrace:
         if self.stale_before is None or since is None:
             return passages
         inside = sum(1 for p in passages if p.published is not None and p.published >= since)
-        if inside < _MIN_IN_PERIOD or not any(self._stale(p) for p in passages):
+        if inside < _MIN_IN_PERIOD or not any(self.is_stale(p) for p in passages):
             return passages
         deeper = self.search(index, 2 * len(passages))
-        return [p for p in deeper if not self._stale(p)][: len(passages)]
+        return [p for p in deeper if not self.is_stale(p)][: len(passages)]
 
-    def _stale(self, passage: Passage) -> bool:
+    def is_stale(self, passage: Passage) -> bool:
+        """Published before ``stale_before`` (never, without it)."""
         return (self.stale_before is not None and passage.published is not None
                 and passage.published < self.stale_before)
 

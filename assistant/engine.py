@@ -345,9 +345,7 @@ class Assistant:
     def _set_aside(self, question: str, trace: RetrievalTrace, k: int | None) -> str:
         """Why the answer is refused when only reports from long before the period the
         question names are about it ("" when that is not the case)."""
-        older = [p for p in trace.search(self.index, k)
-                 if p.published is not None and trace.stale_before is not None
-                 and p.published < trace.stale_before]
+        older = [p for p in trace.search(self.index, k) if trace.is_stale(p)]
         if not older or self._irrelevant(question, older, trace.filters):
             return ""
         newest = max(p.published for p in older if p.published is not None)

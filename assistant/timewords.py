@@ -131,9 +131,13 @@ def _explicit_year(m: re.Match[str], today: date, hint: int | None) -> int | Non
 
 
 # -- anchor resolvers: (match, today, year hint) -> period -----------------------------------
-def _day(m: re.Match[str], today: date, hint: int | None) -> Period | None:
+def _month_of(m: re.Match[str]) -> int:
     mon = m["mon"]
-    month = int(mon) if mon.isdigit() else _MONTHS[mon.lower()]
+    return int(mon) if mon.isdigit() else _MONTHS[mon.lower()]
+
+
+def _day(m: re.Match[str], today: date, hint: int | None) -> Period | None:
+    month = _month_of(m)
     year = _explicit_year(m, today, hint)
     years = [year] if year is not None else range(today.year, today.year - 8, -1)
     for y in years:
@@ -305,8 +309,7 @@ def _third(period: Period, mod: str) -> Period:
 
 def _upcoming_day(m: re.Match[str], today: date, past: Period | None) -> Period | None:
     """The next occurrence of a yearless day, when it is nearer than ``past``."""
-    mon = m["mon"]
-    month = int(mon) if mon.isdigit() else _MONTHS[mon.lower()]
+    month = _month_of(m)
     for year in (today.year, today.year + 1):
         with contextlib.suppress(ValueError):  # February 29th of a common year
             day = date(year, month, int(m["d"]))

@@ -80,7 +80,10 @@ def _picks(path: Path) -> dict[str, tuple[int | None, bool]]:
     picks: dict[str, tuple[int | None, bool]] = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
-            result = json.loads(line).get("result") if line.strip() else None
+            try:  # a run killed mid-write leaves a partial last line: that question re-runs
+                result = json.loads(line).get("result") if line.strip() else None
+            except ValueError:
+                continue
             if result:
                 picks[result["id"]] = (result.get("choice"), bool(result.get("correct")))
     return picks
@@ -162,7 +165,12 @@ def main() -> int:
         print(f"only {', '.join(runtimes) or 'no runtime'} installed: the comparison needs "
               "both (pip install -e '.[native]')", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"{args.out}: cannot create the results folder ({exc.strerror or exc}); pass "
+              "--out a folder you can write", file=sys.stderr)
+        return 2
     if not args.compare_only:
         if args.sequential:
             for runtime in runtimes:

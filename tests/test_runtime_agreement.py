@@ -55,3 +55,13 @@ def test_agreement_is_judged_case_by_case_and_question_by_question(tmp_path: Pat
     _picks(tmp_path / "xllamacpp-mc.jsonl", other)
     lines, agree = agreement.compare(runtimes, tmp_path)
     assert not agree and "gap 0.020" in "\n".join(lines)
+
+
+def test_a_partial_last_line_is_skipped(tmp_path: Path) -> None:
+    agreement = _module()
+    for runtime in ("llama-cpp-python", "xllamacpp"):
+        _picks(tmp_path / f"{runtime}-mc.jsonl", [("q0", 1, True)])
+    with (tmp_path / "xllamacpp-mc.jsonl").open("a") as f:
+        f.write('{"result": {"id": "q1", "cho')  # killed mid-write
+    lines, agree = agreement.compare(["llama-cpp-python", "xllamacpp"], tmp_path)
+    assert agree and "(1 questions run on both)" in "\n".join(lines)
