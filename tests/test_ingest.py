@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -341,17 +342,47 @@ def test_processes_opening_one_data_dir_together_do_not_trip_each_other(tmp_path
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     (settings.chroma_dir / ".write-test").mkdir()
     context = multiprocessing.get_context("spawn")
-    with context.Pool(4) as pool:
-        results = pool.map(_open_store, [str(tmp_path)] * 8)
-    assert results == ["ok"] * 8
+    for trial in range(3):
+        folder = tmp_path / f"trial{trial}"
+        if trial == 0:
+            folder = tmp_path
+        start = time.time() + 4  # after the workers' imports, so the opens really overlap
+        with context.Pool(4) as pool:
+            results = pool.map(_open_store, [(str(folder), start)] * 4)
+        # Each opens a fresh store: without a lock, two of them ran Chroma's schema
+        # migrations at once and one failed ("table collections already exists").
+        assert results == ["ok"] * 4
 
 
-def _open_store(folder: str) -> str:
+def test_opening_the_store_waits_for_another_opener(tmp_path: Path) -> None:
+    import threading
+
+    from filelock import FileLock
+
+    from assistant.stores.chroma import ChromaStore
+
+    settings = make_settings(tmp_path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    opened = threading.Event()
+    other = FileLock(str(settings.data_dir / "chroma-open.lock"))
+    with other:
+        worker = threading.Thread(target=lambda: (ChromaStore(settings, "minilm", 384),
+                                                  opened.set()))
+        worker.start()
+        assert not opened.wait(1.5)  # it waits while another process is opening the store
+    worker.join(60)
+    assert opened.is_set()
+
+
+def _open_store(job: tuple[str, float]) -> str:
     from assistant.errors import StorageError
-    from assistant.stores.chroma import _connect
+    from assistant.stores.chroma import ChromaStore
 
+    folder, start = job
+    while time.time() < start:
+        time.sleep(0.001)
     try:
-        _connect(make_settings(Path(folder)))
+        ChromaStore(make_settings(Path(folder)), "minilm", 384)
     except StorageError as exc:
         return str(exc)
     return "ok"

@@ -31,6 +31,7 @@ from assistant.settings import Settings
 
 logging.getLogger("chromadb").setLevel(logging.ERROR)
 
+_OPEN_WAIT_S = 120  # opening takes about a second; longer means the other opener is stuck
 _ARTICLES_PER_READ = 500  # article ids in one ``$in`` (SQLite limits a query's variables)
 
 
@@ -170,6 +171,12 @@ class ChromaStore:
         self.embedder_name = embedder_name
         self.where = (f"the Chroma server at {settings.store.host}:{settings.store.port}"
                       if settings.store.host else f"the Chroma store in {settings.chroma_dir}")
+        with _opening(settings):
+            self._open_collections(settings, embedder_name, dim)
+        self._check_embedder(embedder_name, dim)
+
+    def _open_collections(self, settings: Settings, embedder_name: str,
+                          dim: int | None) -> None:
         self.client = _connect(settings)
         name = settings.store.collection
         try:
@@ -188,6 +195,9 @@ class ChromaStore:
         except Exception as exc:  # chromadb raises many types; all mean "cannot use the store"
             raise StorageError(f"cannot open Chroma collection '{name}' in {self.where}: "
                                f"{_short(exc)}") from None
+
+    def _check_embedder(self, embedder_name: str, dim: int | None) -> None:
+        name = self.settings.store.collection
         meta = self.chunks.metadata or {}
         built_with, built_dim = meta.get("embedder"), int(meta.get("dim") or 0)
         if (built_with and built_with != embedder_name) or (built_dim and dim and built_dim != dim):
@@ -572,6 +582,35 @@ class ChromaStore:
 
 def _short(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+@contextlib.contextmanager
+def _opening(settings: Settings) -> Iterator[None]:
+    """One process at a time opens the embedded store: two processes creating it together both
+    ran Chroma's schema migrations and one failed ("table collections already exists")."""
+    if settings.store.host:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    lock_path = settings.data_dir / "chroma-open.lock"
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path))
+        lock.acquire(timeout=_OPEN_WAIT_S)
+    except Timeout:
+        raise StorageError(f"another process has been opening the Chroma store in "
+                           f"{settings.chroma_dir} for {_OPEN_WAIT_S} s ({lock_path}); "
+                           "check it is not stuck and try again") from None
+    except OSError as exc:
+        raise StorageError(
+            f"data directory {settings.data_dir} is not writable ({exc.strerror or exc}); "
+            "set ASSISTANT_DATA_DIR or --data-dir to a folder you can write"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _connect(settings: Settings) -> Any:
