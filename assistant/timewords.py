@@ -31,7 +31,10 @@ November 2020, Nov. 2020, March of     that calendar month; "March last/this yea
 in March (no year)                     the most recent March not after today (may be this
                                        month); "last March" = the most recent *before* this month
 in 2020, in the year 2020 (1900-2100)  that calendar year
-on Friday, last Friday                 the most recent Friday strictly before today
+last Friday                            the most recent Friday strictly before today
+on Friday                              the same, or today when today is a Friday: news
+                                       writes the weekday for today ("arrested on
+                                       Thursday" in Thursday's paper), so both are kept
 =====================================  =========================================================
 
 A bare year, month name or weekday is ambiguous ("2000 troops", "Who may win?", "Black
@@ -161,6 +164,8 @@ def _month(m: re.Match[str], today: date, hint: int | None) -> Period:
 
 def _weekday(m: re.Match[str], today: date, _hint: int | None) -> Period:
     back = (today.weekday() - _WEEKDAYS.index(m["wd"].lower())) % 7 or 7
+    if back == 7 and not _g(m, "last"):
+        return today - timedelta(days=7), today  # last week's or today's, see the table above
     return today - timedelta(days=back), today - timedelta(days=back)
 
 

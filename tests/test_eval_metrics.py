@@ -73,6 +73,8 @@ RATES = ["A quarter of a percentage point", "Half a percentage point",
     ("Indiana", ["University of Miami", "Indiana University", "Texas A&M University",
                  "Clemson University"], 1),
     ("Astronauts", ["An astronaut", "A cosmonaut", "A pilot", "A doctor"], 0),  # stemmed
+    ("NASA delayed Artemis 2 [1].", ["Artemis II", "Artemis III", "Apollo 11", "Gateway"], 0),
+    ("King Charles 3", ["Prince William", "King Charles III", "Prince Harry", "Edward"], 1),
 ])
 def test_lenient_match_accepts(answer: str, choices: list[str], right: int) -> None:
     assert not m.answer_matches(answer, [choices[right]])  # the strict score misses each

@@ -103,14 +103,16 @@ CASES = [
      "2020-11-24"),
     ("What happened on February 29?", T2, "2020-02-29", "2020-02-29"),
     ("What happened on February 29, 2020?", T2, "2020-02-29", "2020-02-29"),
-    # weekdays: the most recent such day strictly before today
+    # weekdays: the most recent such day strictly before today ...
     ("What happened on Friday?", T1, "2020-11-20", "2020-11-20"),
     ("What happened last Friday?", T1, "2020-11-20", "2020-11-20"),
     ("What happened last Friday?", FRIDAY, "2020-11-20", "2020-11-20"),
-    ("What happened on Friday?", FRIDAY, "2020-11-20", "2020-11-20"),
+    # ... or today, said as news says it ("was arrested on Friday" in Friday's report)
+    ("What happened on Friday?", FRIDAY, "2020-11-20", "2020-11-27"),
+    ("Who was convicted of fraud on Thursday?", T2, "2022-06-09", "2022-06-16"),
     ("What happened on Thursday?", FRIDAY, "2020-11-26", "2020-11-26"),
     ("What happened on Monday?", T1, "2020-11-23", "2020-11-23"),
-    ("What happened on Tuesday?", T1, "2020-11-17", "2020-11-17"),
+    ("What happened on Tuesday?", T1, "2020-11-17", "2020-11-24"),
     ("What happened this past Sunday?", T2, "2022-06-12", "2022-06-12"),
     ("What did the minister say on Friday?", LEAP_DAY, "2020-02-28", "2020-02-28"),
     # since / after / before / until

@@ -72,13 +72,21 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+# Roman numerals of sequels, missions and monarchs ("Artemis II", "King Charles III"), 2 to 20.
+# Not I, V, X (a pronoun, a letter, a platform) nor XI (a surname).
+_ROMAN = {numeral: str(value) for value, numeral in enumerate(
+    "- - ii iii iv - vi vii viii ix - - xii xiii xiv xv xvi xvii xviii xix xx".split())
+    if numeral != "-"}
+
+
 def lenient_terms(text: str) -> list[str]:
-    """The words of ``text`` for the lenient score: normalised, numbers written as words
-    turned into digits ("four" -> "4", "twenty-five" -> "25"; text2num), function words
-    dropped, the rest stemmed ("astronauts" -> "astronaut")."""
+    """The words of ``text`` for the lenient score: normalised, numbers written as words or
+    roman numerals turned into digits ("four" -> "4", "twenty-five" -> "25"; text2num;
+    "Artemis II" -> "artemis 2"), function words dropped, the rest stemmed ("astronauts" ->
+    "astronaut")."""
     # threshold 0: single small numbers too ("one" -> "1"), the same on both sides
     words = alpha2digit(normalise_answer(text), "en", threshold=0)
-    kept = [w for w in words.split() if w not in FUNCTION_WORDS]
+    kept = [_ROMAN.get(w, w) for w in words.split() if w not in FUNCTION_WORDS]
     stems = _stemmer().stemWords(kept)
     return [w if w[0].isdigit() else s for w, s in zip(kept, stems, strict=True)]
 
