@@ -676,3 +676,28 @@ def test_real_2026_baselines_and_first_questions(tmp_path: Path) -> None:
     out = json.loads(result.stdout)
     assert out["nota_questions"] is not None and out["questions_file"].endswith("nota.jsonl")
     assert all(b["questions"] == 0 for b in out["baselines"])
+
+
+def test_resumed_free_answers_are_scored_again(bench: tuple[Path, Path], tmp_path: Path) -> None:
+    """A recorded answer is scored by the current scorer: a scoring rule added after the run
+    (here, the answer's text as recorded under an older rule) needs no model call again."""
+    folder, data = bench
+    settings = make_settings(tmp_path, data_dir=data)
+    saved = tmp_path / "open.jsonl"
+    rtqa.run_realtimeqa(folder, settings, mode="open", limit=1, backend="extractive",
+                        resume=saved)
+    row = json.loads(saved.read_text().splitlines()[0])
+    assert row["result"]["id"] == "q_volcano"
+    row["result"].update(answer="The eruption was in Iceland [1].", refused=False,
+                         correct=False, lenient=False)  # as an older scorer had it
+    saved.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    again = rtqa.run_realtimeqa(folder, settings, mode="open", limit=1, backend="extractive",
+                                resume=saved)
+    assert again.resumed == 1
+    assert again.results[0].correct and again.results[0].lenient
+    assert again.summary["open_accuracy"] == 1.0
+    row["result"].update(answer="It was in Chile [1].")
+    saved.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    wrong = rtqa.run_realtimeqa(folder, settings, mode="open", limit=1, backend="extractive",
+                                resume=saved)
+    assert not wrong.results[0].correct and not wrong.results[0].lenient

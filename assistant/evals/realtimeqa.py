@@ -17,7 +17,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -288,6 +288,19 @@ def score(question: QuizQuestion, key: QuizKey, response: QuizResponse, mode: Mo
     )
 
 
+def rescore(result: QuestionResult, question: QuizQuestion, key: QuizKey) -> QuestionResult:
+    """A resumed free answer scored again by the current string scores: a change of the scorer
+    (e.g. a new lenient rule) re-scores recorded answers without asking the model again. An
+    answer the LLM judge accepted keeps that verdict."""
+    if result.mode != "open" or result.refused:
+        return result
+    text = _DATE_NOTE.sub("", result.answer)
+    strict = m.answer_matches(text, [key.answer])
+    lenient = m.lenient_matches(text, question.choices, key.answer_index, question.question)
+    return replace(result, correct=strict or (result.correct and result.judged),
+                   judged=result.judged and not strict, lenient=lenient)
+
+
 def summarise(results: Sequence[QuestionResult], mode: Mode,
               closed_book: bool) -> dict[str, float | int | None]:
     """The benchmark's metrics (None where they do not apply, e.g. retrieval in closed book).
@@ -513,6 +526,7 @@ def run_realtimeqa(
         result = saved.done.get(item.question.id) if saved else None
         if result is not None:
             resumed += 1
+            result = rescore(result, item.question, item.key)
         else:
             response = answer(solver, item.question, closed_book)
             result = score(item.question, item.key, response, mode, closed_book, judge)
