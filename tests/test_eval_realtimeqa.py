@@ -701,3 +701,8 @@ def test_resumed_free_answers_are_scored_again(bench: tuple[Path, Path], tmp_pat
     wrong = rtqa.run_realtimeqa(folder, settings, mode="open", limit=1, backend="extractive",
                                 resume=saved)
     assert not wrong.results[0].correct and not wrong.results[0].lenient
+    row["result"].update(answer=None)  # a hand-edited line: one clear error, no traceback
+    saved.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape("open.jsonl:1: not a results line")):
+        rtqa.run_realtimeqa(folder, settings, mode="open", limit=1, backend="extractive",
+                            resume=saved)

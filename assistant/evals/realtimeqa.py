@@ -261,10 +261,8 @@ def score(question: QuizQuestion, key: QuizKey, response: QuizResponse, mode: Mo
     if mode == "mc":
         correct, judged = response.choice == key.answer_index, False
     else:
-        text = _DATE_NOTE.sub("", response.text)
-        correct = not response.refused and m.answer_matches(text, [key.answer])
-        lenient = not response.refused and m.lenient_matches(
-            text, question.choices, key.answer_index, question.question)
+        correct, lenient = (False, False) if response.refused else _string_scores(
+            response.text, question, key)
         judged = False
         if not correct and not response.refused and judge is not None:
             correct = judged = judge(question.question, [key.answer], response.text)
@@ -294,11 +292,16 @@ def rescore(result: QuestionResult, question: QuizQuestion, key: QuizKey) -> Que
     answer the LLM judge accepted keeps that verdict."""
     if result.mode != "open" or result.refused:
         return result
-    text = _DATE_NOTE.sub("", result.answer)
-    strict = m.answer_matches(text, [key.answer])
-    lenient = m.lenient_matches(text, question.choices, key.answer_index, question.question)
+    strict, lenient = _string_scores(result.answer, question, key)
     return replace(result, correct=strict or (result.correct and result.judged),
                    judged=result.judged and not strict, lenient=lenient)
+
+
+def _string_scores(answer: str, question: QuizQuestion, key: QuizKey) -> tuple[bool, bool]:
+    """The strict and lenient match of a free answer (its note of source dates left out)."""
+    text = _DATE_NOTE.sub("", answer)
+    return (m.answer_matches(text, [key.answer]),
+            m.lenient_matches(text, question.choices, key.answer_index, question.question))
 
 
 def summarise(results: Sequence[QuestionResult], mode: Mode,
@@ -445,6 +448,8 @@ class ResumeFile:
             try:
                 row = json.loads(line)
                 config, result = row["run"], QuestionResult(**row["result"])
+                if not isinstance(result.answer, str):  # it is scored again on resuming
+                    raise TypeError
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise InputError(f"{self.path}:{number}: not a results line of "
                                  "'assistant eval realtimeqa'; use another --resume file") from None

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from assistant.documents import Article, Chunk, Passage, day_number
 from assistant.errors import StorageError
@@ -591,26 +592,28 @@ def _opening(settings: Settings) -> Iterator[None]:
     if settings.store.host:
         yield
         return
-    from filelock import FileLock, Timeout
-
     lock_path = settings.data_dir / "chroma-open.lock"
+    lock = FileLock(str(lock_path), timeout=_OPEN_WAIT_S)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(lock_path))
-        lock.acquire(timeout=_OPEN_WAIT_S)
+        lock.acquire()
     except Timeout:
         raise StorageError(f"another process has been opening the Chroma store in "
                            f"{settings.chroma_dir} for {_OPEN_WAIT_S} s ({lock_path}); "
                            "check it is not stuck and try again") from None
     except OSError as exc:
-        raise StorageError(
-            f"data directory {settings.data_dir} is not writable ({exc.strerror or exc}); "
-            "set ASSISTANT_DATA_DIR or --data-dir to a folder you can write"
-        ) from None
+        raise _not_writable(settings, exc) from None
     try:
         yield
     finally:
         lock.release()
+
+
+def _not_writable(settings: Settings, exc: OSError) -> StorageError:
+    return StorageError(
+        f"data directory {settings.data_dir} is not writable ({exc.strerror or exc}); "
+        "set ASSISTANT_DATA_DIR or --data-dir to a folder you can write"
+    )
 
 
 def _connect(settings: Settings) -> Any:
@@ -640,10 +643,7 @@ def _connect(settings: Settings) -> Any:
         with tempfile.TemporaryFile(dir=path) as probe:
             probe.write(b"ok")
     except OSError as exc:
-        raise StorageError(
-            f"data directory {settings.data_dir} is not writable ({exc.strerror or exc}); "
-            "set ASSISTANT_DATA_DIR or --data-dir to a folder you can write"
-        ) from None
+        raise _not_writable(settings, exc) from None
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
