@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*\d|\d")
@@ -23,14 +24,32 @@ STOPWORDS = frozenset(
 )
 
 
+# News abbreviations that NLTK's English Punkt model lacks ("Gov. Walz", "Sgt. Smith", the AP
+# state abbreviations it misses); the ones it has (U.S., Feb., Sen., Calif., ...) are kept.
+_EXTRA_ABBREVIATIONS = frozenset(
+    "gov sgt capt cmdr supt dept univ assn mt rev atty ark md mass mont neb wyo ind".split()
+)
+
+
 @lru_cache(maxsize=1)
-def _sentence_splitter():  # type: ignore[no-untyped-def]
-    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
+def _sentence_splitter() -> Callable[[str], list[str]]:
+    """NLTK's Punkt with its trained English model (bundled with llama-index).
+
+    llama-index's own ``split_by_sentence_tokenizer`` uses an *untrained* Punkt, which knows no
+    abbreviation and splits "The average life expectancy in the U.S. | is 79", "arrested on
+    Feb. | 19" and "Mr. | Smith": the answer of many a US news question lost its subject.
+    """
+    from llama_index.core.utils import globals_helper
+    from nltk.data import find
+    from nltk.tokenize.punkt import PunktSentenceTokenizer, load_punkt_params
 
     from assistant.chunking import _use_bundled_tiktoken
 
     _use_bundled_tiktoken()
-    return split_by_sentence_tokenizer()
+    globals_helper.punkt_tokenizer  # noqa: B018 (puts llama-index's NLTK data on NLTK's path)
+    params = load_punkt_params(find("tokenizers/punkt_tab/english/"))
+    params.abbrev_types.update(_EXTRA_ABBREVIATIONS)
+    return PunktSentenceTokenizer(params).tokenize
 
 
 def split_sentences(text: str) -> list[str]:
