@@ -56,15 +56,35 @@ REWRITE_INSTRUCTIONS = (
 )
 FOLLOW_UP_LABEL = "Follow-up question:"
 
-def format_passages(passages: Sequence[ContextPassage]) -> str:
-    return "\n\n".join(f"{p.header}\n{p.text}" for p in passages)
+def age(published: date, today: date) -> str:
+    """How long before ``today`` a source was published, in words ("3 days ago")."""
+    days = (today - published).days
+    if days <= 0:
+        return "today" if days == 0 else "after today"
+    if days == 1:
+        return "yesterday"
+    count, unit = ((days, "day") if days < 14 else (days // 7, "week") if days < 60
+                   else (days // 30, "month") if days < 365 else (days // 365, "year"))
+    return f"{count} {unit}{'s' if count > 1 else ''} ago"
+
+
+def format_passages(passages: Sequence[ContextPassage], today: date | None = None) -> str:
+    """The numbered passages; with ``today``, each header says how old its source is (a small
+    model compares "2 years ago" with "3 days ago" far better than two ISO dates)."""
+    blocks = []
+    for p in passages:
+        header = p.header
+        if today is not None and p.passage.published is not None:
+            header = f"{header[:-1]}, {age(p.passage.published, today)})"
+        blocks.append(f"{header}\n{p.text}")
+    return "\n\n".join(blocks)
 
 
 def answer_messages(
     question: str, passages: Sequence[ContextPassage], today: date
 ) -> list[Message]:
     user = (
-        f"{ANSWER_INSTRUCTIONS}\n\n{PASSAGES_HEADING}\n{format_passages(passages)}\n\n"
+        f"{ANSWER_INSTRUCTIONS}\n\n{PASSAGES_HEADING}\n{format_passages(passages, today)}\n\n"
         f"{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}"
     )
     return [Message("system", SYSTEM), Message("user", user)]
@@ -76,8 +96,9 @@ def support_messages(
     """The passages first, then the question and a proposed answer: judging several answers
     to one question re-uses the cached passages."""
     user = (
-        f"{PASSAGES_HEADING}\n{format_passages(passages)}\n\n{TODAY_LABEL} {today.isoformat()}\n"
-        f"{QUESTION_LABEL} {question}\n{PROPOSED_LABEL} {claim}\n\n{SUPPORT_INSTRUCTIONS}"
+        f"{PASSAGES_HEADING}\n{format_passages(passages, today)}\n\n"
+        f"{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}\n"
+        f"{PROPOSED_LABEL} {claim}\n\n{SUPPORT_INSTRUCTIONS}"
     )
     return [Message("system", SYSTEM), Message("user", user)]
 

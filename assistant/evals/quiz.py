@@ -48,7 +48,7 @@ def choice_messages(
     options = "\n".join(f"{LETTERS[i]}. {choice}" for i, choice in enumerate(choices))
     if passages:
         body = (f"{CHOICE_INSTRUCTIONS}\n\n{prompts.PASSAGES_HEADING}\n"
-                f"{prompts.format_passages(passages)}\n\n")
+                f"{prompts.format_passages(passages, today)}\n\n")
         system = prompts.SYSTEM
     else:
         body = f"{CLOSED_BOOK_CHOICE_INSTRUCTIONS}\n\n"
