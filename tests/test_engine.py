@@ -40,7 +40,8 @@ def test_seed_question_answered_with_citation(shared_index: NewsIndex) -> None:
     # The prompt the model saw: numbered, compact, with the fixed instructions first.
     prompt = model.calls[0][-1].content
     assert prompt.startswith(prompts.ANSWER_INSTRUCTIONS)
-    assert f"[1] {SEED_TITLE} (Rudaw, 2021-01-15)" in prompt
+    age = prompts.age(date(2021, 1, 15), assistant.settings.today)
+    assert f"[1] {SEED_TITLE} (Rudaw, 2021-01-15, {age})" in prompt and age.endswith("years ago")
     assert len(prompt.split()) < 400
 
 
