@@ -241,6 +241,21 @@ class Assistant:
                               include_undated=filters.include_undated or not filters.has_dates)
         return RetrievalTrace(question, filters, prefer, stale_before)
 
+    def retrieve(self, question: str, explicit: SearchFilters, today: date, k: int
+                 ) -> tuple[RetrievalTrace, list[Passage]]:
+        """The search an answer makes (:meth:`scope`) and the passages it reads."""
+        self._ensure_built()
+        trace = self.scope(question, explicit, today)
+        passages = trace.read(self.index, k)
+        if trace.prefer is not None and names_missing(question, _texts(passages)):
+            # The preferred window (recent weeks, "this week") filled the top k with other
+            # stories: a question about an older story it names ("the Port of Keld", two weeks
+            # on) gets that story's articles, and the answer says how old they are.
+            unpreferred = self.index.search(question, k, trace.filters)
+            if not names_missing(question, _texts(unpreferred)):
+                trace, passages = replace(trace, prefer=None), unpreferred
+        return trace, passages
+
     def _run(
         self, question: str, k: int, explicit: SearchFilters, today: date, history: list[Turn],
         timeline: bool = False,
@@ -256,16 +271,8 @@ class Assistant:
         if topic is not None:
             return (yield from run_timeline(self, question, standalone, topic, explicit, today,
                                             self._irrelevant, _Stop))
-        trace = self.scope(standalone, explicit, today)
         mark = time.perf_counter()
-        passages = trace.read(self.index, k)
-        if trace.prefer is not None and names_missing(standalone, _texts(passages)):
-            # The preferred window (recent weeks, "this week") filled the top k with other
-            # stories: a question about an older story it names ("the Port of Keld", two weeks
-            # on) gets that story's articles, and the answer says how old they are.
-            unpreferred = self.index.search(standalone, k, trace.filters)
-            if not names_missing(standalone, _texts(unpreferred)):
-                trace, passages = replace(trace, prefer=None), unpreferred
+        trace, passages = self.retrieve(standalone, explicit, today, k)
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(
             question=question,

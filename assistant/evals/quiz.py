@@ -142,15 +142,8 @@ class QuizSolver:
         if closed_book:
             index = self._pick(question, choices, [], today)
             return Choice(index, timings={"total_s": time.perf_counter() - started})
-        assistant = self.assistant
-        scope = assistant.scope(question, filters or SearchFilters(), today)
-        # The options name the entities the answer is about: they sharpen retrieval a lot.
-        trace = RetrievalTrace(f"{question} {' '.join(choices)}", scope.filters, scope.prefer,
-                               scope.stale_before)
-        passages = assistant.read(trace, k)
+        trace, passages, context = self.read(question, choices, today, k, filters)
         retrieved = time.perf_counter()
-        context = build_context(trace.query, passages, assistant.index.embedder,
-                                self.settings.choice_context_tokens, MAX_SOURCES)
         support = best_real = None
         nota = nota_index(choices)
         if nota is None:
@@ -163,6 +156,20 @@ class QuizSolver:
             "retrieve_s": retrieved - started, "generate_s": done - retrieved,
             "total_s": done - started,
         }, support, best_real)
+
+    def read(self, question: str, choices: Sequence[str], today: date, k: int | None = None,
+             filters: SearchFilters | None = None
+             ) -> tuple[RetrievalTrace, list[Passage], list[ContextPassage]]:
+        """The search a quiz question gets, the passages it reads and the context built."""
+        assistant = self.assistant
+        scope = assistant.scope(question, filters or SearchFilters(), today)
+        # The options name the entities the answer is about: they sharpen retrieval a lot.
+        trace = RetrievalTrace(f"{question} {' '.join(choices)}", scope.filters, scope.prefer,
+                               scope.stale_before)
+        passages = assistant.read(trace, k)
+        context = build_context(trace.query, passages, assistant.index.embedder,
+                                self.settings.choice_context_tokens, MAX_SOURCES)
+        return trace, passages, context
 
     def answer_closed_book(self, question: str, today: date) -> str:
         """An answer from the model's own knowledge ("" for a backend without a model)."""
