@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from assistant.index import NewsIndex
 
 SEED = ROOT / "evals" / "seed.yaml"
 TITLE = "US reduces troop numbers in Iraq to 2,500: Pentagon"
+# pytest runs one test at a time: the model may use both cores (CI and the README's command).
+THREADS = int(os.environ.get("ASSISTANT_LLM_THREADS", "2"))
 
 
 def run(data_dir: Path, *args: str) -> CliResult:
@@ -146,7 +149,7 @@ def test_seed_cases_pass_with_the_local_model(tmp_path: Path) -> None:
     cases = [c for c in suite.cases if c.id in wanted]
     small = suite.model_copy(update={"cases": cases, "name": "seed-llm"})
     # The model file comes from the usual cache ($ASSISTANT_CACHE_DIR or the user cache dir).
-    settings = make_settings(tmp_path, backend="local", llm_threads=1)
+    settings = make_settings(tmp_path, backend="local", llm_threads=THREADS)
     result = run_suite(small, settings)
     assert result.backend == "local"
     failed = {o.case.id: (o.observed.text, o.problems) for o in result.failures}
