@@ -108,6 +108,7 @@ def test_ask_in_process_with_the_fake_backend(tmp_path: Path, chroma: ChromaServ
     assert bot.ask("What is the capital of France?").refused
 
 
+@pytest.mark.slow
 def test_eval_command_against_the_server(tmp_path: Path, chroma: ChromaServer) -> None:
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1"}
     env.pop("ASSISTANT_BACKEND", None)

@@ -19,6 +19,7 @@ CORPUS = ROOT / "evals" / "corpus-developing"
 THREADS = int(os.environ.get("ASSISTANT_LLM_THREADS", "2"))
 
 
+@pytest.mark.slow
 def test_aurora_timeline_with_the_local_model(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, backend="local", llm_threads=THREADS,
                              corpus_dir=CORPUS)

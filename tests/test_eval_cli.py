@@ -24,6 +24,7 @@ def run(data_dir: Path, *args: str) -> CliResult:
     return invoke("eval", *args, data_dir=data_dir, env={"ASSISTANT_BACKEND": None})
 
 
+@pytest.mark.slow
 def test_seed_suite_passes_with_the_extractive_backend(tmp_path: Path) -> None:
     report = tmp_path / "report.md"
     result = run(tmp_path / "data", "--backend", "extractive", "--json", "--report", str(report))
@@ -142,6 +143,7 @@ def test_collection_names_are_valid_and_distinct() -> None:
     assert collection_name("rtqa", "d", "/a") != collection_name("rtqa", "d", "/b")
 
 
+@pytest.mark.slow
 @pytest.mark.llm
 def test_seed_cases_pass_with_the_local_model(tmp_path: Path) -> None:
     suite = load_suite(SEED)

@@ -586,6 +586,7 @@ def test_real_benchmark_loads() -> None:
     assert published["open_gpt3_gcs"] == Baseline("open_gpt3_gcs", "mc", 0.7347, 294)
 
 
+@pytest.mark.slow
 @pytest.mark.benchdata
 def test_real_benchmark_first_five_questions(tmp_path: Path) -> None:
     """``--limit 5`` on the real questions, over their own gold and search articles.
@@ -617,6 +618,7 @@ def test_real_benchmark_first_five_questions(tmp_path: Path) -> None:
         "this run: 5 of them"}
 
 
+@pytest.mark.slow
 @pytest.mark.benchdata
 def test_real_2026_baselines_and_first_questions(tmp_path: Path) -> None:
     """The real 2026 layout: every published figure is recomputed from its predictions, and

@@ -67,6 +67,7 @@ def test_prefixes_are_sent_for_queries_and_passages(embedding_server: tuple[str,
     assert float(prefixed.embed_query(question) @ plain.embed_query(question)) < 0.999
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_ingest_and_search_with_the_remote_embedder(
     tmp_path: Path, embedding_server: tuple[str, str]

@@ -94,6 +94,7 @@ def _plain(text: str | None) -> str:
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text or "")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runtime", ["llama-cpp-python", "xllamacpp"])
 def test_chat_with_the_local_model_and_ctrl_c(data_dir: Path, runtime: str) -> None:
     package = "llama_cpp" if runtime == "llama-cpp-python" else runtime
