@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,10 @@ from assistant.settings import Settings, load_settings
 
 # Rich reads the terminal width when the CLI's consoles are created: fix it for every test.
 os.environ.setdefault("COLUMNS", "160")
+
+# How this process started out handling Ctrl-C, before any model loaded: a shell's background
+# job (`python -m pytest &`) starts with SIGINT ignored, and the Ctrl-C tests must know that.
+SIGINT_AT_START = signal.getsignal(signal.SIGINT)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "rudaw-us-troops-iraq-2500.md"
