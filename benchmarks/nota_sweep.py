@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.evals.realtimeqa import QuestionResult  # noqa: E402
+from assistant.errors import InputError  # noqa: E402
+from assistant.evals.realtimeqa import QuestionResult, ResumeFile  # noqa: E402
 
 ACCURACY_TARGET = 0.75
 RECALL_TARGET = 0.70
@@ -52,25 +53,26 @@ class Sweep:
 
 
 def load_results(path: Path) -> list[QuestionResult]:
-    """The results of a ``--nota`` run's ``--resume`` file (other lines are an error)."""
+    """The results of a ``--nota`` run's ``--resume`` file, read by the runner's own loader."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except OSError as exc:
         raise SystemExit(f"{path}: cannot read it ({exc.strerror}); give the --resume file "
                          "of an 'assistant eval realtimeqa --nota' run") from None
-    results = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            result = QuestionResult(**json.loads(line)["result"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise SystemExit(f"{path}:{number}: not a results line of 'assistant eval "
-                             "realtimeqa'") from None
+    if not lines:
+        return []
+    try:  # the run's own settings, so that the loader accepts exactly that run's lines
+        config = json.loads(lines[0])["run"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        config = None  # the loader names the bad line
+    try:
+        results = list(ResumeFile(path, config).done.values())
+    except InputError as exc:
+        raise SystemExit(str(exc)) from None
+    for result in results:
         if result.nota_choice is None:
-            raise SystemExit(f"{path}:{number}: question {result.id} has no 'None of the "
-                             "above' option; give the results of a --nota run")
-        results.append(result)
+            raise SystemExit(f"{path}: question {result.id} has no 'None of the above' option; "
+                             "give the results of a --nota run")
     return results
 
 

@@ -74,5 +74,5 @@ def test_bad_files_are_named_in_one_line(tmp_path: Path) -> None:
         sweep.load_results(bad)
     plain = _result("p", expected=0, best_real=None, support=None, choice=0)
     plain.nota_choice = None
-    with pytest.raises(SystemExit, match=r"plain\.jsonl:1: question p has no 'None of the"):
+    with pytest.raises(SystemExit, match=r"plain\.jsonl: question p has no 'None of the"):
         sweep.load_results(_write(tmp_path / "plain.jsonl", [plain]))
