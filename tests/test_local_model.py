@@ -275,6 +275,41 @@ def test_token_scores_rank_the_options_and_reuse_the_cached_prefix(
     assert model.score_next_token(quiz(runners), ["A", "Mo Farah"]) is None  # not one token
 
 
+def test_support_judgement_reuses_the_cached_choice_prompt(model: LocalChatModel) -> None:
+    """None of the above (quiz.py) on the real model: the support question after a pick reads
+    only its own tail, not the passages again, and tells a claim the passage backs from one
+    it does not."""
+    from datetime import date
+
+    from assistant.backends.base import ContextPassage
+    from assistant.documents import Passage
+    from assistant.evals.quiz import choice_messages
+    from assistant.judgement import SupportJudge
+
+    text = ("Eliud Kipchoge of Kenya won the Berlin Marathon on Sunday in 2:01:09, breaking "
+            "his own world record by 30 seconds. Amos Kipruto was second.")
+    passage = Passage("c1", "a1", "Kipchoge breaks marathon world record in Berlin", "Wire",
+                      "", date(2022, 9, 25), text, 0, len(text))
+    context = [ContextPassage(1, passage, text, [text])]
+    today = date(2022, 9, 27)
+    question = "Who broke the marathon world record in Berlin?"
+    judge = SupportJudge(model)
+
+    def judged(options: list[str]) -> tuple[float, int]:
+        picked = model.score_next_token(
+            choice_messages(question, options, context, today, like_support=True), "ABC")
+        assert picked is not None
+        before = model.runtime.prompt_tokens_evaluated
+        support = judge.probability(question, options[1], context, today)
+        assert support is not None
+        return support, model.runtime.prompt_tokens_evaluated - before
+
+    right, cost = judged(["Mo Farah", "Eliud Kipchoge", "Usain Bolt"])
+    wrong, _ = judged(["Mo Farah", "Paula Radcliffe", "Usain Bolt"])
+    assert right > 0.5 > wrong, (right, wrong)
+    assert 0 < cost < 40, cost  # the claim and the question to it, not the passage
+
+
 def test_scores_agree_between_runtimes(model: LocalChatModel, settings: Settings) -> None:
     """Same letters, same ranking and nearly the same probabilities on both engines."""
     others = [name for name, package in RUNTIME_PACKAGES.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 
 import pytest
@@ -12,7 +13,12 @@ from assistant.backends.base import TokenScores
 from assistant.backends.fake import FakeChatModel
 from assistant.backends.llm import LLMBackend
 from assistant.engine import Assistant
-from assistant.evals.quiz import QuizSolver, parse_choice
+from assistant.evals.quiz import (
+    CHOICE_INSTRUCTIONS,
+    CHOICE_INSTRUCTIONS_AFTER,
+    QuizSolver,
+    parse_choice,
+)
 from assistant.index import NewsIndex
 
 
@@ -170,3 +176,48 @@ def test_nota_index() -> None:
     assert nota_index(["A", "None of the above"]) == 1
     assert nota_index(["none of these.", "B"]) == 0
     assert nota_index(["None of them won", "B"]) is None
+
+
+
+class RecordingSupportModel(SupportScoringModel):
+    def __init__(self, support: float) -> None:
+        super().__init__(support)
+        self.scored: list[list] = []
+
+    def score_next_token(self, messages, candidates):  # type: ignore[no-untyped-def]
+        self.scored.append(list(messages))
+        return super().score_next_token(messages, candidates)
+
+
+def test_support_prompt_begins_like_the_choice_prompt(shared_index: NewsIndex) -> None:
+    """The None-of-the-above judgement shares the choice prompt's beginning (system, passages,
+    date, question): a model that caches the prompt prefix reads the passages once."""
+    settings = shared_index.settings.updated(evals={"nota_threshold": 0.5})
+    model = RecordingSupportModel(0.9)
+    solver = QuizSolver(Assistant(settings, backend=LLMBackend(model, settings),
+                                  index=shared_index))
+    question = "Who broke the marathon world record in Berlin?"
+    choice = solver.choose(question,
+                           ["Paula Radcliffe", "Mo Farah", "Usain Bolt", "None of the above"])
+    assert choice.index == 1 and choice.best_real == 1
+    *orders, judged = model.scored
+    assert len(orders) == 3  # three real options, three orders; NOTA is never shown
+    last = orders[-1]
+    assert judged[0] == last[0]  # the same system message
+    shared = os.path.commonprefix([last[1].content, judged[1].content])  # noqa: RUF071 (text)
+    asked = f"{prompts.QUESTION_LABEL} {question}\n"
+    assert shared.startswith(prompts.PASSAGES_HEADING) and asked in shared
+    tail = judged[1].content[shared.index(asked) + len(asked):]
+    assert tail.startswith("Proposed answer: Mo Farah")
+    # The options come last: another order of them re-reads nothing else.
+    assert orders[0][1].content.split("Options:")[0] == last[1].content.split("Options:")[0]
+    assert f"{asked}{CHOICE_INSTRUCTIONS_AFTER}\nOptions:" in last[1].content
+
+
+def test_plain_multiple_choice_keeps_the_instructions_first(shared_index: NewsIndex) -> None:
+    solver, model = make(shared_index, ["B"])
+    solver.choose("Who broke the marathon world record in Berlin?",
+                  ["Mo Farah", "Eliud Kipchoge", "Paula Radcliffe", "Usain Bolt"])
+    prompt = model.calls[0][-1].content
+    assert prompt.startswith(f"{CHOICE_INSTRUCTIONS}\n\n{prompts.PASSAGES_HEADING}")
+    assert prompt.endswith("D. Usain Bolt")

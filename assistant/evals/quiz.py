@@ -31,6 +31,8 @@ CHOICE_INSTRUCTIONS = (
     "Pick the option that correctly answers the question, using the passages below. "
     "Reply with the letter of the option only."
 )
+# The same, placed after the passages (``choice_messages(like_support=True)``).
+CHOICE_INSTRUCTIONS_AFTER = CHOICE_INSTRUCTIONS.replace("passages below", "passages above")
 CLOSED_BOOK_CHOICE_INSTRUCTIONS = (
     "Pick the option that correctly answers the question about recent news. "
     "Reply with the letter of the option only."
@@ -43,19 +45,32 @@ QUIZ_SYSTEM = "You answer news quiz questions."
 
 
 def choice_messages(
-    question: str, choices: Sequence[str], passages: Sequence[ContextPassage], today: date
+    question: str, choices: Sequence[str], passages: Sequence[ContextPassage], today: date,
+    *, like_support: bool = False,
 ) -> list[Message]:
+    """The options come last, so reading them in another order re-reads only them.
+
+    ``like_support`` (None of the above, where the pick is followed by a support judgement):
+    the prompt begins exactly like the answer engine's support question
+    (``prompts.support_messages``: system, passages, date, question) and the instructions
+    move between the question and the options, so the judgement re-uses the model's cached
+    passages instead of reading them again (RealTimeQA 2026 NOTA set: p50 20.7 -> 11.8 s,
+    accuracy 0.655 -> 0.673). Plain multiple choice keeps the instructions first: on its 113
+    questions that layout scored 0.788 and this one 0.779, and one question is within this
+    set's noise, but the instructions-first figures are the ones confirmed on the 2022 set.
+    """
     options = "\n".join(f"{LETTERS[i]}. {choice}" for i, choice in enumerate(choices))
-    if passages:
-        body = (f"{CHOICE_INSTRUCTIONS}\n\n{prompts.PASSAGES_HEADING}\n"
-                f"{prompts.format_passages(passages, today)}\n\n")
-        system = prompts.SYSTEM
+    asked = f"{prompts.TODAY_LABEL} {today.isoformat()}\n{prompts.QUESTION_LABEL} {question}"
+    listed = f"{OPTIONS_LABEL}\n{options}"
+    if not passages:
+        user = f"{CLOSED_BOOK_CHOICE_INSTRUCTIONS}\n\n{asked}\n{listed}"
+        return [Message("system", QUIZ_SYSTEM), Message("user", user)]
+    shown = f"{prompts.PASSAGES_HEADING}\n{prompts.format_passages(passages, today)}\n\n"
+    if like_support:
+        user = f"{shown}{asked}\n{CHOICE_INSTRUCTIONS_AFTER}\n{listed}"
     else:
-        body = f"{CLOSED_BOOK_CHOICE_INSTRUCTIONS}\n\n"
-        system = QUIZ_SYSTEM
-    user = (f"{body}{prompts.TODAY_LABEL} {today.isoformat()}\n{prompts.QUESTION_LABEL} "
-            f"{question}\n{OPTIONS_LABEL}\n{options}")
-    return [Message("system", system), Message("user", user)]
+        user = f"{CHOICE_INSTRUCTIONS}\n\n{shown}{asked}\n{listed}"
+    return [Message("system", prompts.SYSTEM), Message("user", user)]
 
 
 def closed_book_messages(question: str, today: date) -> list[Message]:
@@ -180,14 +195,16 @@ class QuizSolver:
                                    max_tokens=answer.max_tokens, temperature=answer.temperature)
 
     def _pick(self, question: str, choices: Sequence[str],
-              passages: Sequence[ContextPassage], today: date) -> int | None:
+              passages: Sequence[ContextPassage], today: date,
+              like_support: bool = False) -> int | None:
         model = self.model
         if model is None:  # the extractive backend: the passages' words decide
             return evidence_choice(choices, passages)
-        scores = self._scores(model, question, choices, passages, today)
+        scores = self._scores(model, question, choices, passages, today, like_support)
         if scores is not None:
             return max(range(len(choices)), key=scores.__getitem__)
-        reply = model.complete(choice_messages(question, choices, passages, today),
+        reply = model.complete(choice_messages(question, choices, passages, today,
+                                               like_support=like_support),
                                max_tokens=12, temperature=0.0)
         picked = parse_choice(reply, choices)
         # A reply that names no option: the passages' evidence decides, if they have any.
@@ -202,7 +219,8 @@ class QuizSolver:
         not a fourth guess among the letters. Returns the pick, the best other option and
         its judged support."""
         real = [i for i in range(len(choices)) if i != nota]
-        picked = self._pick(question, [choices[i] for i in real], passages, today)
+        picked = self._pick(question, [choices[i] for i in real], passages, today,
+                            like_support=True)
         if picked is None:
             return nota, None, None
         best = real[picked]
@@ -215,7 +233,8 @@ class QuizSolver:
         return best, best, support
 
     def _scores(self, model: ChatModel, question: str, choices: Sequence[str],
-                passages: Sequence[ContextPassage], today: date) -> list[float] | None:
+                passages: Sequence[ContextPassage], today: date,
+                like_support: bool = False) -> list[float] | None:
         """Each option's probability averaged over rotations of the option order.
 
         Small models favour some letters whatever they stand for; reading the options in
@@ -229,7 +248,8 @@ class QuizSolver:
         totals = [0.0] * len(choices)
         for shift in range(min(self.settings.choice_orders, len(choices))):
             order = [(i + shift) % len(choices) for i in range(len(choices))]
-            messages = choice_messages(question, [choices[i] for i in order], passages, today)
+            messages = choice_messages(question, [choices[i] for i in order], passages, today,
+                                       like_support=like_support)
             scored = model.score_next_token(messages, letters)
             if scored is None:
                 return None
