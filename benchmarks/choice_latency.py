@@ -29,7 +29,7 @@ from assistant.engine import Assistant  # noqa: E402
 from assistant.errors import AssistantError  # noqa: E402
 from assistant.evals.quiz import QuizSolver  # noqa: E402
 from assistant.evals.realtimeqa import load_quiz, open_benchmark_index  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
+from assistant.settings import Settings, load_settings  # noqa: E402
 
 RTQA_2026 = ROOT.parent / "shared" / "benchmarks" / "realtimeqa-2026-dev"
 TARGET_S = 8.0  # issue 8: multiple choice p50 <= 8 s a question
@@ -45,14 +45,13 @@ def main() -> int:
               file=sys.stderr)
         return 2
     try:
-        return measure(args.data, args.limit)
+        return measure(args.data, args.limit, load_settings())
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
-def measure(folder: Path, limit: int) -> int:
-    settings = load_settings()
+def measure(folder: Path, limit: int, settings: Settings) -> int:
     index, _ = open_benchmark_index(settings, folder)
     backend = create_backend(index.settings, "local")
     solver = QuizSolver(Assistant(index.settings, backend=backend, index=index))
