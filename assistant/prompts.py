@@ -80,13 +80,18 @@ def format_passages(passages: Sequence[ContextPassage], today: date | None = Non
     return "\n\n".join(blocks)
 
 
+def grounded_question(question: str, passages: Sequence[ContextPassage], today: date) -> str:
+    """The passages, today's date and the question: the body every grounded prompt shares.
+    Prompts that begin with it (the support question, a quiz pick before it) share the
+    model's cached passages."""
+    return (f"{PASSAGES_HEADING}\n{format_passages(passages, today)}\n\n"
+            f"{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}")
+
+
 def answer_messages(
     question: str, passages: Sequence[ContextPassage], today: date
 ) -> list[Message]:
-    user = (
-        f"{ANSWER_INSTRUCTIONS}\n\n{PASSAGES_HEADING}\n{format_passages(passages, today)}\n\n"
-        f"{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}"
-    )
+    user = f"{ANSWER_INSTRUCTIONS}\n\n{grounded_question(question, passages, today)}"
     return [Message("system", SYSTEM), Message("user", user)]
 
 
@@ -95,11 +100,8 @@ def support_messages(
 ) -> list[Message]:
     """The passages first, then the question and a proposed answer: judging several answers
     to one question re-uses the cached passages."""
-    user = (
-        f"{PASSAGES_HEADING}\n{format_passages(passages, today)}\n\n"
-        f"{TODAY_LABEL} {today.isoformat()}\n{QUESTION_LABEL} {question}\n"
-        f"{PROPOSED_LABEL} {claim}\n\n{SUPPORT_INSTRUCTIONS}"
-    )
+    user = (f"{grounded_question(question, passages, today)}\n"
+            f"{PROPOSED_LABEL} {claim}\n\n{SUPPORT_INSTRUCTIONS}")
     return [Message("system", SYSTEM), Message("user", user)]
 
 

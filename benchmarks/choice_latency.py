@@ -40,6 +40,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=RTQA_2026, help="RealTimeQA-format folder")
     parser.add_argument("--limit", type=int, default=12, help="the first N questions")
     args = parser.parse_args()
+    if args.limit < 1:
+        print(f"--limit {args.limit}: must be at least 1", file=sys.stderr)
+        return 2
     if not (args.data / "questions.jsonl").is_file():
         print(f"{args.data}: no questions.jsonl; pass --data with a RealTimeQA-format folder",
               file=sys.stderr)

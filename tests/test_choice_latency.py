@@ -48,9 +48,13 @@ def test_each_question_is_split_into_retrieval_first_order_and_other_orders(
                      r"\d+ new prompt tokens", "\n".join(lines))
 
 
-def test_a_folder_without_questions_is_named_in_one_line(tmp_path: Path) -> None:
+def test_bad_arguments_are_named_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == (f"{tmp_path}: no questions.jsonl; pass --data with a "
                                      "RealTimeQA-format folder")
+    folder = write_benchmark(tmp_path / "bench")
+    zero = subprocess.run([sys.executable, str(SCRIPT), "--data", str(folder), "--limit", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert zero.returncode == 2 and zero.stderr.strip() == "--limit 0: must be at least 1"

@@ -178,7 +178,6 @@ def test_nota_index() -> None:
     assert nota_index(["None of them won", "B"]) is None
 
 
-
 class RecordingSupportModel(SupportScoringModel):
     def __init__(self, support: float) -> None:
         super().__init__(support)

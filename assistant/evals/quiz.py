@@ -60,16 +60,16 @@ def choice_messages(
     set's noise, but the instructions-first figures are the ones confirmed on the 2022 set.
     """
     options = "\n".join(f"{LETTERS[i]}. {choice}" for i, choice in enumerate(choices))
-    asked = f"{prompts.TODAY_LABEL} {today.isoformat()}\n{prompts.QUESTION_LABEL} {question}"
     listed = f"{OPTIONS_LABEL}\n{options}"
     if not passages:
-        user = f"{CLOSED_BOOK_CHOICE_INSTRUCTIONS}\n\n{asked}\n{listed}"
+        user = (f"{CLOSED_BOOK_CHOICE_INSTRUCTIONS}\n\n{prompts.TODAY_LABEL} "
+                f"{today.isoformat()}\n{prompts.QUESTION_LABEL} {question}\n{listed}")
         return [Message("system", QUIZ_SYSTEM), Message("user", user)]
-    shown = f"{prompts.PASSAGES_HEADING}\n{prompts.format_passages(passages, today)}\n\n"
+    grounded = prompts.grounded_question(question, passages, today)
     if like_support:
-        user = f"{shown}{asked}\n{CHOICE_INSTRUCTIONS_AFTER}\n{listed}"
+        user = f"{grounded}\n{CHOICE_INSTRUCTIONS_AFTER}\n{listed}"
     else:
-        user = f"{CHOICE_INSTRUCTIONS}\n\n{shown}{asked}\n{listed}"
+        user = f"{CHOICE_INSTRUCTIONS}\n\n{grounded}\n{listed}"
     return [Message("system", prompts.SYSTEM), Message("user", user)]
 
 
