@@ -161,7 +161,10 @@ def test_at_most_two_requests_per_host_spaced_by_the_delay(server: NewsServer) -
     # decrements after the client already holds the whole response.)
     assert max(sum(1 for t in starts if s <= t < s + 0.2) for s in starts) == 2, starts
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.09  # the server saw them at least host_delay apart
+    # The client spaces its starts 0.1 s apart; the server's clock adds its own scheduling jitter
+    # (CI saw 0.087 s). Without the gate the two of a pair start within a few milliseconds, so
+    # half the delay still tells spacing from none.
+    assert min(gaps) >= 0.05, gaps
 
 
 def test_crawl_delay_from_robots_txt_slows_requests(server: NewsServer) -> None:
