@@ -2,6 +2,7 @@
 
     python benchmarks/reach.py --data ../shared/benchmarks/realtimeqa-2026-dev
     python benchmarks/reach.py --data DIR --mode mc --k 5,8 --budget 320,560
+    python benchmarks/reach.py --data DIR --mode mc --search options,question,both,per-option
 
 For every question of a RealTimeQA-format folder and every (top_k, passage budget) pair, the
 answer path's own retrieval (``Assistant.retrieve`` for free answers, ``QuizSolver.read`` for
@@ -11,6 +12,13 @@ A free answer can only be right when the context holds its text (the model has n
 2026 news), so "in context" bounds what the model can get right. A setting takes about a
 minute on 2 cores, where an end-to-end run takes half an hour. The comparison: each setting
 against the first one given, with the questions whose context gained or lost the answer.
+
+``--search`` (multiple choice) compares what the quiz searches with: ``options`` (the solver's
+own search, the question and every option in one query), ``question`` (the question alone, as
+a free answer searches), ``both`` (the two searches' passages taken in turn) and
+``per-option`` (the solver's passages, then the best passage of "question + option" for each
+option). The context is always built for the question and its options, as the solver builds
+it. "wrong in ctx" counts the wrong options whose text the context holds (distractors).
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.answer import RetrievalTrace  # noqa: E402
 from assistant.context import build_context  # noqa: E402
+from assistant.documents import Passage  # noqa: E402
 from assistant.engine import MAX_SOURCES, Assistant  # noqa: E402
 from assistant.errors import InputError  # noqa: E402
 from assistant.evals.metrics import answer_matches  # noqa: E402
@@ -42,15 +52,47 @@ def _ints(text: str) -> list[int]:
             f"{text!r}: expected numbers separated by commas") from None
 
 
-Reach = tuple[bool, bool, int]
+SEARCHES = ("options", "question", "both", "per-option")
+Reach = tuple[bool, bool, int, int]  # in passages, in context, context tokens, wrong in context
 
 
-def reach(solver: QuizSolver, item: QuizItem, mode: str, k: int, budget: int) -> Reach:
-    """(answer in the passages read, answer in the context, context tokens)."""
+def _distinct(passages: list[Passage], k: int) -> list[Passage]:
+    seen: set[str] = set()
+    out = [p for p in passages if not (p.chunk_id in seen or seen.add(p.chunk_id))]
+    return out[:k]
+
+
+def mc_passages(solver: QuizSolver, item: QuizItem, k: int, search: str) -> list[Passage]:
+    """The passages a multiple-choice question reads with ``search`` (see the module doc)."""
+    q = item.question
+    _, solver_passages, _ = solver.read(q.question, q.choices, q.date, k)
+    if search == "options":
+        return solver_passages
+    assistant = solver.assistant
+    scope = assistant.scope(q.question, SearchFilters(), q.date)
+
+    def read(query: str, n: int) -> list[Passage]:
+        trace = RetrievalTrace(query, scope.filters, scope.prefer, scope.stale_before)
+        return assistant.read(trace, n)
+
+    if search == "question":
+        return read(q.question, k)
+    if search == "both":
+        alone = read(q.question, k)
+        turns = [p for pair in zip(alone, solver_passages, strict=False) for p in pair]
+        return _distinct(turns, k)
+    per_option = [p for choice in q.choices for p in read(f"{q.question} {choice}", 1)]
+    return _distinct(solver_passages + per_option, k + len(q.choices))
+
+
+def reach(solver: QuizSolver, item: QuizItem, mode: str, k: int, budget: int,
+          search: str = "options") -> Reach:
+    """(answer in the passages read, answer in the context, context tokens, wrong options
+    in the context)."""
     q, answer = item.question, item.key.answer
     assistant = solver.assistant
     if mode == "mc":
-        _, passages, _ = solver.read(q.question, q.choices, q.date, k)
+        passages = mc_passages(solver, item, k, search)
         query = f"{q.question} {' '.join(q.choices)}"
     else:
         _, passages = assistant.retrieve(q.question, SearchFilters(), q.date, k)
@@ -59,27 +101,29 @@ def reach(solver: QuizSolver, item: QuizItem, mode: str, k: int, budget: int) ->
     read = " ".join(f"{p.title} {p.text}" for p in passages)
     shown = " ".join(f"{c.passage.title} {c.text}" for c in context)
     tokens = sum(estimate_tokens(c.text) for c in context)
-    return answer_matches(read, [answer]), answer_matches(shown, [answer]), tokens
+    wrong = sum(answer_matches(shown, [c]) for c in q.choices if c != answer)
+    return answer_matches(read, [answer]), answer_matches(shown, [answer]), tokens, wrong
 
 
-Config = tuple[int, int]  # (top_k, passage budget)
+Config = tuple[int, int, str]  # (top_k, passage budget, multiple-choice search)
 
 
 def measure(folder: Path, settings: Settings, mode: str, configs: list[Config],
             limit: int | None = None) -> tuple[list[QuizItem], dict[Config, list[Reach]]]:
-    """Each question's reach under each (top_k, budget) setting."""
+    """Each question's reach under each (top_k, budget, search) setting."""
     items = load_quiz(folder)[:limit]
     index, _ = open_benchmark_index(settings, folder)
     solver = QuizSolver(Assistant(index.settings, backend="extractive", index=index))
-    return items, {(k, budget): [reach(solver, item, mode, k, budget) for item in items]
-                   for k, budget in configs}
+    return items, {(k, budget, search): [reach(solver, item, mode, k, budget, search)
+                                         for item in items]
+                   for k, budget, search in configs}
 
 
 def table(items: list[QuizItem], hits: dict[Config, list[Reach]]) -> list[str]:
     """One line per setting: passages and contexts that hold the answer, against the first."""
     n = len(items)
-    lines = [f"{'top_k':>5} {'budget':>6} {'in passages':>12} {'in context':>11} "
-             f"{'ctx tokens':>10}  vs first"]
+    lines = [f"{'top_k':>5} {'budget':>6} {'search':>10} {'in passages':>12} "
+             f"{'in context':>11} {'ctx tokens':>10} {'wrong in ctx':>12}  vs first"]
     configs = list(hits)
     first = hits[configs[0]]
     for config in configs:
@@ -89,8 +133,10 @@ def table(items: list[QuizItem], hits: dict[Config, list[Reach]]) -> list[str]:
         gained = sum(1 for a, b in zip(first, rows, strict=True) if b[1] and not a[1])
         lost = sum(1 for a, b in zip(first, rows, strict=True) if a[1] and not b[1])
         tokens = sum(r[2] for r in rows) / n
-        lines.append(f"{config[0]:>5} {config[1]:>6} {passages:>5} {passages / n:>6.3f} "
-                     f"{context:>4} {context / n:>6.3f} {tokens:>10.0f}  +{gained} -{lost}")
+        wrong = sum(r[3] for r in rows) / n
+        lines.append(f"{config[0]:>5} {config[1]:>6} {config[2]:>10} {passages:>5} "
+                     f"{passages / n:>6.3f} {context:>4} {context / n:>6.3f} {tokens:>10.0f} "
+                     f"{wrong:>12.2f}  +{gained} -{lost}")
     for config in configs[1:]:
         for item, a, b in zip(items, first, hits[config], strict=True):
             if a[1] != b[1]:
@@ -107,16 +153,29 @@ def main() -> int:
     parser.add_argument("--k", type=_ints, default=None, help="top_k values (default: setting)")
     parser.add_argument("--budget", type=_ints, default=None,
                         help="passage token budgets (default: the mode's setting)")
+    parser.add_argument("--search", default="options",
+                        help="mc: what the quiz searches with, comma-separated "
+                        f"({', '.join(SEARCHES)})")
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
+    searches = [s.strip() for s in args.search.split(",") if s.strip()]
+    unknown = [s for s in searches if s not in SEARCHES]
+    if unknown or not searches:
+        print(f"error: --search {args.search!r}: expected some of {', '.join(SEARCHES)}",
+              file=sys.stderr)
+        return 2
+    if args.mode == "open" and searches != ["options"]:
+        print("error: --search applies to --mode mc; a free answer searches with its question",
+              file=sys.stderr)
+        return 2
     if not (args.data / "corpus.jsonl").is_file():
         print(f"{args.data}: no corpus.jsonl here; nothing to measure (skipped)")
         return 0
     settings = load_settings()
     default_budget = (settings.evals.choice_context_tokens if args.mode == "mc"
                       else settings.answer.context_tokens)
-    configs = [(k, b) for k in args.k or [settings.retrieval.top_k]
-               for b in args.budget or [default_budget]]
+    configs = [(k, b, s) for k in args.k or [settings.retrieval.top_k]
+               for b in args.budget or [default_budget] for s in searches]
     started = time.perf_counter()
     try:
         items, hits = measure(args.data, settings, args.mode, configs, args.limit)
