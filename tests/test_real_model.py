@@ -126,7 +126,13 @@ def test_chat_with_the_local_model_and_ctrl_c(data_dir: Path, runtime: str) -> N
         child.expect("Sources")
         answered = _plain(child.before)
         child.expect("you>")
-        assert "Miller" in answered and "[stopped]" not in answered
+        # Complete and cited. Who announced it: the Acting Defense Secretary, Christopher
+        # Miller, or his department. After the conversation above the prompt cache holds other
+        # prompts, so the reply's wording can differ from a fresh ask (CI, llama-cpp-python:
+        # "... according to a statement released by the Department of Defense on Friday [1]");
+        # naming Miller on a fresh ask is test_who_announced_it's job.
+        assert "[stopped]" not in answered and "[1]" in answered, answered
+        assert "Miller" in answered or "Defense" in answered, answered
         child.sendline("/quit")
         child.expect("Bye.")
         child.expect(pexpect.EOF)
