@@ -26,12 +26,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.answer import RetrievalTrace  # noqa: E402
 from assistant.context import build_context  # noqa: E402
 from assistant.documents import Passage  # noqa: E402
 from assistant.engine import MAX_SOURCES, Assistant  # noqa: E402
@@ -57,31 +57,30 @@ Reach = tuple[bool, bool, int, int]  # in passages, in context, context tokens, 
 
 
 def _distinct(passages: list[Passage], k: int) -> list[Passage]:
-    seen: set[str] = set()
-    out = [p for p in passages if not (p.chunk_id in seen or seen.add(p.chunk_id))]
-    return out[:k]
+    """The first ``k`` passages, each chunk once (the first time it comes)."""
+    unique: dict[str, Passage] = {}
+    for passage in passages:
+        unique.setdefault(passage.chunk_id, passage)
+    return list(unique.values())[:k]
 
 
 def mc_passages(solver: QuizSolver, item: QuizItem, k: int, search: str) -> list[Passage]:
-    """The passages a multiple-choice question reads with ``search`` (see the module doc)."""
+    """The passages a multiple-choice question reads with ``search`` (see the module doc).
+    Every variant searches within the solver's own scope (filters, preferred weeks); only the
+    query changes."""
     q = item.question
-    _, solver_passages, _ = solver.read(q.question, q.choices, q.date, k)
+    trace, solver_passages, _ = solver.read(q.question, q.choices, q.date, k)
     if search == "options":
         return solver_passages
     assistant = solver.assistant
-    scope = assistant.scope(q.question, SearchFilters(), q.date)
-
-    def read(query: str, n: int) -> list[Passage]:
-        trace = RetrievalTrace(query, scope.filters, scope.prefer, scope.stale_before)
-        return assistant.read(trace, n)
-
     if search == "question":
-        return read(q.question, k)
+        return assistant.read(replace(trace, query=q.question), k)
     if search == "both":
-        alone = read(q.question, k)
+        alone = assistant.read(replace(trace, query=q.question), k)
         turns = [p for pair in zip(alone, solver_passages, strict=False) for p in pair]
         return _distinct(turns, k)
-    per_option = [p for choice in q.choices for p in read(f"{q.question} {choice}", 1)]
+    per_option = [p for choice in q.choices
+                  for p in assistant.read(replace(trace, query=f"{q.question} {choice}"), 1)]
     return _distinct(solver_passages + per_option, k + len(q.choices))
 
 
